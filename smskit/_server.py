@@ -1,0 +1,130 @@
+"""Run an ASGI app under uvicorn on a background thread, bound to loopback by default.
+
+The emulator and the status-report receiver share this: in a notebook or a test they run beside
+the kernel; on the command line :func:`serve_forever` runs them in the foreground.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+__all__ = ["BackgroundServer", "serve_forever", "warn_if_public"]
+
+LOOPBACK = "127.0.0.1"
+
+
+def warn_if_public(host: str) -> str | None:
+    """A warning text when ``host`` is not a loopback address, else ``None``."""
+    if host in {"127.0.0.1", "localhost", "::1"} or host.startswith("127."):
+        return None
+    return f"listening on {host}: reachable from other machines; bind 127.0.0.1 unless you mean it"
+
+
+def _config(app: Any, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        timeout_keep_alive=30,
+        **kwargs,
+    )
+
+
+class BackgroundServer:
+    """Serve ``app`` on ``host:port`` (port 0 picks a free one) in a daemon thread.
+
+    >>> with BackgroundServer(app) as server:  # doctest: +SKIP
+    ...     requests.get(server.url)
+    """
+
+    def __init__(self, app: Any, *, host: str = LOOPBACK, port: int = 0, name: str = "smskit-server") -> None:
+        self.app = app
+        self.host = host
+        self._requested_port = port
+        self._name = name
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
+        self.port: int = port
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, *, timeout: float = 10.0) -> BackgroundServer:
+        if self.running:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._requested_port))
+        sock.listen(1024)
+        self._sock = sock
+        self.port = sock.getsockname()[1]
+        server = uvicorn.Server(_config(self.app, self.host, self.port))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._server = server
+
+        def run() -> None:
+            asyncio.run(server.serve(sockets=[sock]))
+
+        self._thread = threading.Thread(target=run, name=self._name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self._name} did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+        self._thread = None
+        self._server = None
+        self._sock = None
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def serve_forever(app: Any, *, host: str = LOOPBACK, port: int = 0, on_ready: Any = None) -> None:
+    """Serve ``app`` in the foreground until SIGINT/SIGTERM; ``on_ready(port)`` runs once it listens."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    bound = sock.getsockname()[1]
+    if on_ready is not None:
+        on_ready(bound)
+    server = uvicorn.Server(_config(app, host, bound))
+    try:
+        asyncio.run(server.serve(sockets=[sock]))
+    finally:
+        sock.close()
