@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -128,7 +128,7 @@ _WSSE = (
 )
 _XWSSE = (
     "send a complete X-WSSE header: UsernameToken Username, PasswordDigest, Nonce and Created "
-    "(UTC yyyy-MM-ddTHH:mm:ssZ); smskit builds it with auth='wsse'"
+    "(UTC yyyy-MM-ddTHH:mm:ssZ, not local time with a Z); smskit builds it with auth='wsse'"
 )
 _KEY = "check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in the console"
 
@@ -176,25 +176,20 @@ _REQUEST: tuple[CodeInfo, ...] = (
         "auth",
         "send an Authorization header; smskit signs every request, so check that no proxy strips it",
     ),
-    _req("E000002", "Authorization realm missing", "auth", _WSSE),
-    _req("E000003", "Authorization realm must be SDP", "auth", _WSSE),
-    _req("E000004", "Authorization profile missing", "auth", _WSSE),
+    _req("E000002", "Authorization has no realm", "auth", _WSSE),
+    _req("E000003", "Authorization has no profile", "auth", _WSSE),
+    _req("E000004", "Authorization realm must be SDP", "auth", _WSSE),
     _req("E000005", "Authorization profile must be UsernameToken", "auth", _WSSE),
-    _req("E000006", "Authorization type missing", "auth", _WSSE),
-    _req("E000007", "Authorization type must be Appkey", "auth", _WSSE),
-    _req("E000008", "Authorization header malformed", "auth", _WSSE),
+    _req("E000006", "Authorization type missing or not Appkey", "auth", _WSSE),
+    _req("E000007", "Authorization type missing or not Appkey", "auth", _WSSE),
+    _req("E000008", "Authorization realm/profile/type invalid", "auth", _WSSE),
     _req("E000020", "X-WSSE header missing", "auth", _XWSSE),
-    _req("E000021", "X-WSSE UsernameToken missing", "auth", _XWSSE),
-    _req("E000022", "X-WSSE Username missing", "auth", _XWSSE),
-    _req("E000023", "X-WSSE PasswordDigest missing", "auth", _XWSSE),
-    _req("E000024", "X-WSSE Nonce missing", "auth", _XWSSE),
-    _req("E000025", "X-WSSE Created missing", "auth", _XWSSE),
-    _req(
-        "E000026",
-        "X-WSSE Created has the wrong format",
-        "auth",
-        "format Created as UTC yyyy-MM-ddTHH:mm:ssZ (not local time with a Z)",
-    ),
+    _req("E000021", "X-WSSE header incomplete", "auth", _XWSSE),
+    _req("E000022", "X-WSSE header incomplete", "auth", _XWSSE),
+    _req("E000023", "X-WSSE header incomplete", "auth", _XWSSE),
+    _req("E000024", "X-WSSE header incomplete", "auth", _XWSSE),
+    _req("E000025", "X-WSSE header incomplete", "auth", _XWSSE),
+    _req("E000026", "X-WSSE incomplete or Created in the wrong format", "auth", _XWSSE),
     _req(
         "E000027",
         "Illegal request",
@@ -592,8 +587,8 @@ def _family(code: str, kind: str | None) -> CodeInfo | None:
 
 def _unknown(code: str, kind: str | None) -> CodeInfo:
     k = kind or "report"
-    huawei = bool(_HUAWEI_REQUEST.match(code))
-    return CodeInfo(code, k, "Unknown code", "unknown", k not in ("request",) and not huawei, _CONSOLE)
+    billed = k != "request" and not _HUAWEI_REQUEST.match(code.upper())
+    return CodeInfo(code, k, "Unknown code", "unknown", billed, _CONSOLE)
 
 
 def _pending(kind: str | None) -> CodeInfo:
@@ -607,6 +602,13 @@ def _pending(kind: str | None) -> CodeInfo:
     )
 
 
+def _is_missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(cast(Any, value)))
+    except (TypeError, ValueError):
+        return False
+
+
 def lookup(code: str | None, *, kind: str | None = None) -> CodeInfo:
     """Return the catalog entry for ``code``; never raises.
 
@@ -615,11 +617,14 @@ def lookup(code: str | None, *, kind: str | None = None) -> CodeInfo:
     in the table are classified by family (``MK:0001``, ``*BLACK``, ``*LIMIT``, ``E2xxxxx``); anything
     else is category ``unknown``. ``None``/NaN/blank means no report yet: category ``pending``.
     """
-    if code is None or (not isinstance(code, str) and pd.isna(code)):
+    if kind not in KINDS:
+        kind = None
+    if code is None or (not isinstance(code, str) and _is_missing(code)):
         return _pending(kind)
-    norm = str(code).strip().upper()
-    if not norm:
+    raw = str(code).strip()
+    if not raw:
         return _pending(kind)
+    norm = raw.upper()
     kinds = (kind,) if kind else KINDS
     for k in kinds:
         if (info := _TABLE.get((norm, k))) is not None:
@@ -628,7 +633,7 @@ def lookup(code: str | None, *, kind: str | None = None) -> CodeInfo:
         for k in KINDS:
             if (info := _TABLE.get((norm, k))) is not None:
                 return replace(info, kind=kind)
-    return _family(norm, kind) or _unknown(norm, kind)
+    return _family(norm, kind) or _unknown(raw, kind)
 
 
 def catalog() -> pd.DataFrame:
