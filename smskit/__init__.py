@@ -1,0 +1,95 @@
+"""smskit: run SMS campaigns through Huawei Cloud Message & SMS from pandas, and report on delivery.
+
+>>> import smskit
+>>> with smskit.Emulator() as emu:                         # doctest: +SKIP
+...     emu.client(sender="isms0001").send("+6591234567", "tpl", ["1234"])
+
+Public names are imported lazily, so ``import smskit`` stays fast and does not pull in
+matplotlib, ipywidgets or the server stack until they are used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # errors
+    "SmsKitError": "errors",
+    "ConfigError": "errors",
+    "DataValidationError": "errors",
+    "LedgerError": "errors",
+    "ApiError": "errors",
+    "AuthenticationError": "errors",
+    "PermissionDeniedError": "errors",
+    "QuotaError": "errors",
+    "TemplateError": "errors",
+    "RequestError": "errors",
+    "TransportError": "errors",
+    "ServerError": "errors",
+    "ReportError": "errors",
+    # configuration and client
+    "Settings": "config",
+    "Client": "client",
+    "SendResult": "client",
+    "SmsItem": "client",
+    # emulator
+    "Emulator": "emulator",
+}
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "Client",
+    "ConfigError",
+    "DataValidationError",
+    "Emulator",
+    "LedgerError",
+    "PermissionDeniedError",
+    "QuotaError",
+    "ReportError",
+    "RequestError",
+    "SendResult",
+    "ServerError",
+    "Settings",
+    "SmsItem",
+    "SmsKitError",
+    "TemplateError",
+    "TransportError",
+    "__version__",
+]
+
+if TYPE_CHECKING:
+    from .client import Client, SendResult, SmsItem
+    from .config import Settings
+    from .emulator import Emulator
+    from .errors import (
+        ApiError,
+        AuthenticationError,
+        ConfigError,
+        DataValidationError,
+        LedgerError,
+        PermissionDeniedError,
+        QuotaError,
+        ReportError,
+        RequestError,
+        ServerError,
+        SmsKitError,
+        TemplateError,
+        TransportError,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'smskit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
