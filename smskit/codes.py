@@ -17,7 +17,8 @@ Decisions (the spec leaves them open):
   states. Request-level errors sent nothing, so are not charged. Unknown codes are assumed charged
   unless they look like Huawei codes (``E`` + 6 digits): undocumented codes are nearly always carrier
   codes, and over-estimating cost is the safer mistake.
-* ``retryable``: for request codes, whether repeating the same request could succeed; for status and
+* ``retryable``: for request codes, whether repeating the same request could succeed (``E000000`` is
+  not: the platform says it almost always means an unparsable body); for status and
   report codes, whether re-sending the same message later could (rate limits, timeouts, pending caps).
 * ``E000109`` (user not activated) and ``E000112`` (user frozen) are ``permission``: the signature was
   right but the account may not send; fixing credentials will not help.
@@ -167,8 +168,7 @@ _REQUEST: tuple[CodeInfo, ...] = (
         "System error, usually a request the platform could not parse",
         "request",
         "check the body: templateParas must be a JSON array of strings, template variables use ${…}; "
-        "retry once later if the request is well-formed",
-        retry=True,
+        "only if the body is certainly well-formed, retry later (a platform fault)",
     ),
     _req(
         "E000001",
@@ -337,6 +337,7 @@ _STATUS: tuple[CodeInfo, ...] = (
 )
 
 _PLATFORM = "platform"
+_UNDESCRIBED = "Huawei platform refused the message (this code's meaning is not published in the spec)"
 _REPORT: tuple[CodeInfo, ...] = (
     _rep(DELIVERED, "Delivered to the handset", "delivered", "nothing to do"),
     _rep(
@@ -455,11 +456,7 @@ _REPORT: tuple[CodeInfo, ...] = (
         "from must be a channel number (csms…) that belongs to this application",
         billed=False,
     ),
-    _rep("E200019", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200020", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200021", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200022", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200023", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
+    *(_rep(f"E2000{n}", _UNDESCRIBED, _PLATFORM, _SUPPORT, billed=False) for n in (19, 20, 21, 22, 23)),
     _rep(
         "E200024",
         "No international SMS capability",
@@ -483,10 +480,7 @@ _REPORT: tuple[CodeInfo, ...] = (
         "send templateId (and templateParas when the template has variables)",
         billed=False,
     ),
-    _rep("E200034", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200035", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200036", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
-    _rep("E200037", "Huawei platform check failed", _PLATFORM, _SUPPORT, billed=False),
+    *(_rep(f"E2000{n}", _UNDESCRIBED, _PLATFORM, _SUPPORT, billed=False) for n in (34, 35, 36, 37)),
     _rep(
         "E200038",
         "Long message parts not all received in time",
@@ -543,7 +537,7 @@ _CARRIER_PREFIX = {
 }
 _PREFIXED = re.compile(r"^([A-Z0-9]{1,4}):(\S+)$")
 _HUAWEI_PLATFORM = re.compile(r"^E2\d{5}$")
-_HUAWEI_REQUEST = re.compile(r"^E0\d{5}$")
+_HUAWEI_CODE = re.compile(r"^E\d{6}$")
 
 
 def _family(code: str, kind: str | None) -> CodeInfo | None:
@@ -587,7 +581,7 @@ def _family(code: str, kind: str | None) -> CodeInfo | None:
 
 def _unknown(code: str, kind: str | None) -> CodeInfo:
     k = kind or "report"
-    billed = k != "request" and not _HUAWEI_REQUEST.match(code.upper())
+    billed = k != "request" and not _HUAWEI_CODE.match(code.upper())
     return CodeInfo(code, k, "Unknown code", "unknown", billed, _CONSOLE)
 
 

@@ -173,6 +173,7 @@ def test_request_errors_are_not_billed(code: str) -> None:
         ("E200015", True),
         ("MILIMIT", True),
         ("E000623", False),
+        ("E000000", False),
         ("E000110", False),
         ("E000101", False),
         ("E000503", False),
