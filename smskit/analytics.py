@@ -1,0 +1,402 @@
+"""Delivery metrics over the funnel (or reports) frame: pure pandas, no plotting.
+
+Every function takes a frame and column names as strings and returns a tidy DataFrame; the input is
+never mutated. Rates come with a Wilson score interval, which stays inside [0, 1] and behaves at
+rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
+
+Who counts as *sent*: when the frame has a ``state`` column (the funnel), rows whose state is
+``invalid`` or ``suppressed`` were never sent and are left out of every denominator; ``rejected`` and
+``unknown`` rows were sent and count as not delivered. A reports frame (no ``state``) counts every row.
+
+Usage::
+
+    funnel = smskit.delivery_funnel(results, reports)
+    delivery_rate(funnel, by=["variant", "country"])
+    failure_breakdown(funnel, top=10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from smskit import codes
+from smskit.errors import DataValidationError
+
+__all__ = [
+    "DERIVED_KEYS",
+    "NOT_SENT_STATES",
+    "add_number_info",
+    "delivery_rate",
+    "failure_breakdown",
+    "funnel_counts",
+    "latency_quantiles",
+    "rate_over_time",
+    "sent_rows",
+    "wilson_interval",
+]
+
+#: Funnel states of rows that were never handed to the platform.
+NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed")
+
+#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
+DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
+
+_PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
+    # code shown for rows with no report code: (category, meaning, advice)
+    "(no report)": (
+        "pending",
+        "Accepted; no status report yet",
+        "wait: reports arrive up to 72 h after sending",
+    ),
+    "(unknown)": (
+        "unknown",
+        "Outcome unknown: the request may or may not have reached the platform",
+        "check the ledger and the console's Send Details before re-sending",
+    ),
+    "(rejected)": (
+        "request",
+        "Rejected at submission without a status code",
+        "read the results' error column",
+    ),
+}
+
+Among = Literal["sent", "accepted"]
+
+
+def wilson_interval(
+    successes: int | float | np.ndarray | pd.Series,
+    n: int | float | np.ndarray | pd.Series,
+    *,
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval for ``successes`` out of ``n`` trials, elementwise.
+
+    Returns ``(low, high)`` float arrays; ``n == 0`` gives NaN. Usage: ``wilson_interval(45, 50)``.
+    """
+    _check_confidence(confidence)
+    k = np.asarray(successes, dtype=float)
+    total = np.asarray(n, dtype=float)
+    if np.any(k < 0) or np.any(k > total):
+        raise ValueError("successes must be between 0 and n; check that delivered counts are not above sent")
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = k / total
+        denom = 1 + z**2 / total
+        centre = (p + z**2 / (2 * total)) / denom
+        half = z * np.sqrt(p * (1 - p) / total + z**2 / (4 * total**2)) / denom
+    low = np.where(total > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+    high = np.where(total > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    return np.atleast_1d(low), np.atleast_1d(high)
+
+
+def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
+    """Boolean mask of the rows in the rate's denominator (see the module docstring)."""
+    if among not in ("sent", "accepted"):
+        raise ValueError(f"among must be 'sent' or 'accepted', not {among!r}")
+    if "state" not in frame.columns:
+        return pd.Series(True, index=frame.index)
+    state = frame["state"].astype("string")
+    if among == "accepted":
+        return (state == "accepted").fillna(False).astype(bool)
+    return (~state.isin(NOT_SENT_STATES)).fillna(True).astype(bool)
+
+
+def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
+    """Copy of ``frame`` with ``country`` (ISO region) and ``carrier`` (original carrier name) columns.
+
+    Numbers must be E.164 strings; each unique number is parsed once. Unparsable numbers and numbers
+    with no known carrier get NA (mobile number portability means the carrier is the original one).
+    """
+    import phonenumbers
+    from phonenumbers import carrier as pn_carrier
+
+    _require(frame, [to])
+    ids, uniques = pd.factorize(frame[to], use_na_sentinel=True)
+    countries: list[str | None] = []
+    carriers: list[str | None] = []
+    for number in uniques:
+        try:
+            parsed = phonenumbers.parse(str(number), None)
+        except phonenumbers.NumberParseException:
+            countries.append(None)
+            carriers.append(None)
+            continue
+        region = phonenumbers.region_code_for_number(parsed)
+        countries.append(region if region and region != "ZZ" else None)
+        carriers.append(pn_carrier.name_for_number(parsed, "en") or None)
+    out = frame.copy()
+    out["country"] = _take_category(countries, ids)
+    out["carrier"] = _take_category(carriers, ids)
+    return out
+
+
+def delivery_rate(
+    frame: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    confidence: float = 0.95,
+    among: Among = "sent",
+    delivered: str = "delivered",
+) -> pd.DataFrame:
+    """Delivery rate with a Wilson interval, overall or per group.
+
+    Parameters
+    ----------
+    frame : funnel or reports frame with a boolean ``delivered`` column.
+    by : column name(s) to group on; ``country``/``carrier`` (from ``to``) and ``hour`` (UTC hour of
+        ``sent_at``) are derived when the frame lacks them. Missing keys form their own group.
+    confidence : interval coverage.
+    among : ``"sent"`` (default) or ``"accepted"``: the denominator.
+
+    Returns columns ``[*by, sent, delivered, rate, low, high]``; one row when ``by`` is None.
+    """
+    keys = _keys(by)
+    _require(frame, [delivered])
+    work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
+    ok = work[delivered].fillna(False).astype(bool)
+    if keys:
+        grouped = ok.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
+        counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
+    else:
+        counts = pd.DataFrame({"sent": [len(ok)], "delivered": [int(ok.sum())]})
+    return _with_rate(counts, confidence=confidence)
+
+
+def rate_over_time(
+    frame: pd.DataFrame,
+    *,
+    freq: str = "1h",
+    on: str = "sent_at",
+    by: str | Sequence[str] | None = None,
+    confidence: float = 0.95,
+    among: Among = "sent",
+    delivered: str = "delivered",
+) -> pd.DataFrame:
+    """Delivery rate per time bin of ``on`` (a pandas frequency such as ``"15min"``, ``"1h"``, ``"1D"``).
+
+    Returns columns ``[*by, <on>, sent, delivered, rate, low, high]``; ``<on>`` is the bin start.
+    Rows with no timestamp are left out.
+    """
+    keys = _keys(by)
+    _require(frame, [on, delivered])
+    work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
+    work = work.loc[work[on].notna()]
+    ok = work[delivered].fillna(False).astype(bool)
+    times = pd.to_datetime(work[on], utc=True)
+    grouper = [work[k] for k in keys] + [pd.Series(times, index=work.index, name=on).dt.floor(freq)]
+    grouped = ok.groupby(grouper, observed=True, dropna=False, sort=True)
+    counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
+    return _with_rate(counts, confidence=confidence)
+
+
+def failure_breakdown(
+    frame: pd.DataFrame,
+    *,
+    top: int | None = None,
+    pending: bool = True,
+    among: Among = "sent",
+) -> pd.DataFrame:
+    """Not-delivered rows by category and code, with the catalog's meaning and advice.
+
+    The code is the report's ``final_status`` (funnel) or ``status`` (reports frame); funnel rows
+    without a report code show the submission status (``E200xxx``) or ``(no report)``, ``(unknown)``.
+    ``share`` is the code's share of the not-delivered rows, ``of_sent`` its share of all sent rows.
+    ``pending=False`` leaves out rows still waiting for a report. ``top`` keeps the most frequent codes.
+
+    Returns columns ``category, code, count, share, of_sent, meaning, advice``, most frequent first.
+    """
+    _require(frame, ["delivered"])
+    work = frame.loc[sent_rows(frame, among=among)]
+    total = len(work)
+    failed = work.loc[~work["delivered"].fillna(False).astype(bool)]
+    code = _failure_codes(failed)
+    counts = code.value_counts(sort=False, dropna=False)
+    infos = {c: _code_info(c) for c in counts.index}
+    out = pd.DataFrame(
+        {
+            "category": [infos[c][0] for c in counts.index],
+            "code": counts.index.astype(str),
+            "count": counts.to_numpy(dtype="int64"),
+        }
+    )
+    if "category" in failed.columns:
+        # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
+        # "accepted" say nothing about a failure, so the catalog's category wins over those.
+        frame_cat = (
+            pd.DataFrame(
+                {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()}
+            )
+            .dropna()
+            .loc[lambda d: ~d["category"].isin(["pending", "accepted"])]
+            .groupby("code", sort=False)["category"]
+            .agg(lambda s: s.value_counts().index[0])
+        )
+        out["category"] = out["code"].map(frame_cat).fillna(out["category"])
+    if not pending:
+        out = out.loc[out["category"] != "pending"]
+    n_failed = int(out["count"].sum())
+    out["share"] = out["count"] / n_failed if n_failed else np.nan
+    out["of_sent"] = out["count"] / total if total else np.nan
+    out["meaning"] = [infos[c][1] for c in out["code"]]
+    out["advice"] = [infos[c][2] for c in out["code"]]
+    out["category"] = pd.Categorical(out["category"], categories=codes.CATEGORIES)
+    out = out.sort_values(["count", "code"], ascending=[False, True], kind="stable")
+    if top is not None:
+        out = out.head(top)
+    return out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]]
+
+
+def latency_quantiles(
+    frame: pd.DataFrame,
+    *,
+    by: str | Sequence[str] | None = None,
+    q: Sequence[float] = (0.5, 0.9, 0.99),
+    latency: str = "latency_s",
+    delivered_only: bool = True,
+) -> pd.DataFrame:
+    """Quantiles of report latency (seconds from send to final report), overall or per group.
+
+    By default only delivered rows count (time to delivery). Returns columns
+    ``[*by, n, p50, p90, p99]`` (one ``p…`` column per entry of ``q``, named by percent).
+    """
+    keys = _keys(by)
+    qs = [float(x) for x in q]
+    if not qs or any(not 0 <= x <= 1 for x in qs):
+        raise ValueError(f"q must be quantiles between 0 and 1, got {list(q)!r}")
+    _require(frame, [latency] + (["delivered"] if delivered_only else []))
+    work = frame.loc[sent_rows(frame)]
+    if delivered_only:
+        work = work.loc[work["delivered"].fillna(False).astype(bool)]
+    work = _with_keys(work.loc[work[latency].notna()], keys)
+    values = work[latency].astype(float)
+    names = [_pct_name(x) for x in qs]
+    if keys:
+        grouped = values.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
+        table = grouped.quantile(np.asarray(qs)).unstack(-1)
+        table.columns = names
+        table.insert(0, "n", grouped.size())
+        return table.reset_index()
+    row = {"n": [len(values)]} | {
+        name: [float(values.quantile(x)) if len(values) else np.nan]
+        for name, x in zip(names, qs, strict=True)
+    }
+    return pd.DataFrame(row)
+
+
+def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Stages ``sent → accepted → delivered`` with their counts and share of sent.
+
+    ``sent`` leaves out invalid and suppressed rows; ``accepted`` is the platform's per-number
+    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report.
+    """
+    _require(frame, ["state", "delivered"])
+    sent = sent_rows(frame)
+    accepted = sent_rows(frame, among="accepted")
+    delivered = frame["delivered"].fillna(False).astype(bool) & sent
+    counts = np.array([int(sent.sum()), int(accepted.sum()), int(delivered.sum())], dtype="int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = counts / counts[0] if counts[0] else np.full(3, np.nan)
+    return pd.DataFrame(
+        {
+            "stage": pd.Categorical(
+                ["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]
+            ),
+            "count": counts,
+            "share": share,
+        }
+    )
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
+
+
+def _keys(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    if isinstance(by, str):
+        return [by]
+    return [str(k) for k in by]
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[Hashable]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"the frame lacks column(s) {missing}; it has {list(frame.columns)}",
+            advice="pass the frame from smskit.delivery_funnel (or read_status_reports), or name the column",
+        )
+
+
+def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Add derived group keys the frame lacks (country, carrier, hour); a copy only when needed."""
+    missing = [k for k in keys if k not in frame.columns]
+    unknown = [k for k in missing if k not in DERIVED_KEYS]
+    if unknown:
+        raise DataValidationError(
+            f"cannot group by {unknown}: not a column of the frame nor one of {list(DERIVED_KEYS)}",
+            advice="join the recipient columns first, e.g. funnel.join(plan.recipients[['segments']])",
+        )
+    if not missing:
+        return frame
+    out = frame
+    if {"country", "carrier"} & set(missing):
+        out = add_number_info(out)
+    if "hour" in missing:
+        _require(out, ["sent_at"])
+        out = out.assign(hour=pd.to_datetime(out["sent_at"], utc=True).dt.hour.astype("Int64"))
+    return out
+
+
+def _with_rate(counts: pd.DataFrame, *, confidence: float) -> pd.DataFrame:
+    counts["sent"] = counts["sent"].astype("int64")
+    counts["delivered"] = counts["delivered"].astype("int64")
+    sent = counts["sent"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        counts["rate"] = np.where(sent > 0, counts["delivered"].to_numpy() / sent, np.nan)
+    counts["low"], counts["high"] = wilson_interval(
+        counts["delivered"], counts["sent"], confidence=confidence
+    )
+    return counts
+
+
+def _take_category(values: list[str | None], ids: np.ndarray) -> pd.Categorical[str]:
+    uniq = pd.Index([v for v in values if v is not None]).unique().sort_values()
+    lookup = np.array([uniq.get_loc(v) if v is not None else -1 for v in values] + [-1], dtype="int64")
+    return pd.Categorical.from_codes(lookup[ids], categories=uniq)
+
+
+def _failure_codes(failed: pd.DataFrame) -> pd.Series:
+    """The code explaining each not-delivered row (report code, else submit status, else a pseudo-code)."""
+    index = failed.index
+    code = pd.Series(pd.NA, index=index, dtype="string")
+    for column in ("final_status", "status"):
+        if column in failed.columns:
+            values = failed[column].astype("string").str.strip()
+            values = values.where(values.ne("") & values.ne("000000"))
+            code = code.fillna(values)
+    if "state" in failed.columns:
+        state = failed["state"].astype("string")
+        code = code.mask(code.isna() & state.eq("unknown"), "(unknown)")
+        code = code.mask(code.isna() & state.eq("rejected"), "(rejected)")
+    return code.fillna("(no report)")
+
+
+def _code_info(code: str) -> tuple[str, str, str]:
+    if code in _PSEUDO_CODES:
+        return _PSEUDO_CODES[code]
+    info = codes.lookup(code)
+    return info.category, info.meaning, info.advice
+
+
+def _pct_name(x: float) -> str:
+    return f"p{x * 100:g}".replace(".", "_")

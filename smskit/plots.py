@@ -1,0 +1,388 @@
+"""Delivery figures over the aggregates of :mod:`smskit.analytics`.
+
+Each function takes the funnel (or reports) frame, column names as strings and keyword-only
+options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
+never one mark per message, so a million rows take about a second. Colours follow
+:data:`smskit.codes.CATEGORY_COLORS` (Okabe–Ito, colour-blind safe): delivered is green, failure
+categories are warm.
+
+Usage::
+
+    from smskit import plots
+    plots.delivery_rate(funnel, by="variant")
+    plots.save_figures(funnel, "figures/")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from smskit import analytics
+from smskit.codes import CATEGORY_COLORS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["delivery_over_time", "delivery_rate", "failure_reasons", "funnel", "latency", "save_figures"]
+
+DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
+SENT_COLOR = "#0072B2"
+INTERVAL_COLOR = "#333333"
+_LINE_COLORS = ("#009E73", "#0072B2", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
+_TIME_TICKS = (
+    (1, "1 s"),
+    (10, "10 s"),
+    (60, "1 min"),
+    (600, "10 min"),
+    (3600, "1 h"),
+    (6 * 3600, "6 h"),
+    (24 * 3600, "24 h"),
+    (72 * 3600, "72 h"),
+)
+
+
+def delivery_rate(
+    frame: pd.DataFrame,
+    *,
+    by: str | Sequence[str],
+    confidence: float = 0.95,
+    among: analytics.Among = "sent",
+    top: int | None = 25,
+    sort: bool = False,
+    zoom: bool = False,
+    ax: Axes | None = None,
+) -> Axes:
+    """Horizontal bars of the delivery rate per group with Wilson interval whiskers.
+
+    One bar per group (the ``top`` groups by volume when there are more); a dashed line marks the
+    overall rate. ``sort=True`` orders bars by rate instead of by group. ``zoom=True`` draws points
+    on an axis fitted to the intervals instead of bars from 0 %, to see small differences (A/B arms).
+    """
+    table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
+    overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
+    keys = analytics._keys(by)
+    if top is not None and len(table) > top:
+        table = table.nlargest(top, "sent").sort_index()
+    if sort:
+        table = table.sort_values("rate", kind="stable")
+    labels = _group_labels(table, keys)
+    ax = _axes(ax, height=max(2.5, 0.45 * len(table) + 1.5))
+    y = np.arange(len(table))[::-1]
+    rate = table["rate"].to_numpy(dtype=float)
+    err = np.vstack([rate - table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float) - rate])
+    if zoom:
+        ax.errorbar(
+            rate,
+            y,
+            xerr=np.nan_to_num(err),
+            fmt="o",
+            color=DELIVERED_COLOR,
+            ms=7,
+            ecolor=INTERVAL_COLOR,
+            capsize=4,
+            lw=1.2,
+            label="delivered",
+        )
+    else:
+        ax.barh(y, rate, color=DELIVERED_COLOR, height=0.65 if len(table) > 2 else 0.45, label="delivered")
+        ax.errorbar(rate, y, xerr=np.nan_to_num(err), fmt="none", ecolor=INTERVAL_COLOR, capsize=3, lw=1.2)
+    ax.axvline(float(overall["rate"].iloc[0]), color=INTERVAL_COLOR, ls="--", lw=1, label="overall")
+    for yi, (r, hi, n) in enumerate(zip(rate, table["high"], table["sent"], strict=True)):
+        if np.isfinite(r):
+            ax.annotate(
+                f"{r:.1%}  n={n:,}",
+                (min(float(hi), 1.0), y[yi]),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+    ax.set_yticks(y, labels)
+    if zoom:
+        lo = float(np.nanmin(table["low"])) if len(table) else 0.0
+        hi = float(np.nanmax(table["high"])) if len(table) else 1.0
+        pad = max(hi - lo, 0.01) * 0.15
+        ax.set_xlim(max(lo - pad, 0.0), hi + 4 * pad)
+        ax.set_ylim(-0.7, len(table) - 0.3)
+        ax.grid(axis="x", alpha=0.3)
+        _percent_axis(ax.xaxis, decimals=None)
+    else:
+        ax.set_xlim(0, 1.18)
+        ax.set_xticks(np.linspace(0, 1, 6))
+        _percent_axis(ax.xaxis)
+    ax.set_xlabel(f"Delivery rate (% of {among}, {confidence:.0%} Wilson interval)")
+    ax.set_ylabel(" · ".join(keys))
+    ax.set_title(f"Delivery rate by {' · '.join(keys)}")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    return ax
+
+
+def delivery_over_time(
+    frame: pd.DataFrame,
+    *,
+    freq: str = "1h",
+    on: str = "sent_at",
+    by: str | None = None,
+    confidence: float = 0.95,
+    among: analytics.Among = "sent",
+    ax: Axes | None = None,
+) -> Axes:
+    """Delivery rate per ``freq`` bin of ``on``, one line per group, with a shaded Wilson band."""
+    table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
+    ax = _axes(ax)
+    groups = [(None, table)] if by is None else list(table.groupby(by, observed=True, sort=True))
+    for i, (name, part) in enumerate(groups):
+        color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
+        when = _naive_utc(part[on])
+        marker = "o" if len(part) <= 48 else None
+        label = "delivery rate" if by is None else str(name)
+        ax.plot(when, part["rate"], color=color, marker=marker, ms=3, lw=1.6, label=label)
+        ax.fill_between(when, part["low"], part["high"], color=color, alpha=0.18, lw=0)
+    _date_axis(ax)
+    ax.set_ylim(0, 1.02)
+    _percent_axis(ax.yaxis)
+    ax.set_ylabel(f"Delivery rate (% of {among})")
+    ax.set_xlabel(f"{_title(on)} (UTC, {freq} bins)")
+    ax.set_title("Delivery rate over time" + (f" by {by}" if by else ""))
+    ax.grid(axis="y", alpha=0.3)
+    if by is not None:
+        ax.legend(title=by, fontsize=8, loc="lower left", frameon=False)
+    return ax
+
+
+def failure_reasons(
+    frame: pd.DataFrame,
+    *,
+    top: int = 10,
+    pending: bool = True,
+    ax: Axes | None = None,
+) -> Axes:
+    """Horizontal bars of the ``top`` codes of not-delivered messages, coloured by category."""
+    table = analytics.failure_breakdown(frame, pending=pending)
+    failed = int(table["count"].sum())
+    table = table.head(top)
+    ax = _axes(ax, height=max(2.5, 0.45 * len(table) + 1.5), width=9)
+    y = np.arange(len(table))[::-1]
+    categories = table["category"].astype(str).to_numpy()
+    colors = [CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]) for c in categories]
+    ax.barh(y, table["count"], color=colors, height=0.65, edgecolor="#555555", lw=0.5)
+    labels = [f"{c}  {_shorten(m, 38)}" for c, m in zip(table["code"], table["meaning"], strict=True)]
+    ax.set_yticks(y, labels, fontsize=8)
+    peak = float(table["count"].max()) if len(table) else 1.0
+    for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
+        ax.annotate(
+            f"{n:,} ({share:.0%})",
+            (n, y[yi]),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_xlim(0, peak * 1.25)
+    seen = list(dict.fromkeys(categories))
+    handles = [_patch(CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]), c) for c in seen]
+    ax.legend(
+        handles=handles,
+        title="category",
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+        frameon=False,
+    )
+    _count_axis(ax.xaxis)
+    ax.set_xlabel("Messages not delivered (count, share of not delivered)")
+    ax.set_title(f"Top {len(table)} failure reasons ({failed:,} not delivered)")
+    return ax
+
+
+def latency(
+    frame: pd.DataFrame,
+    *,
+    by: str | None = None,
+    column: str = "latency_s",
+    delivered_only: bool = True,
+    log: bool | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """ECDF of report latency (seconds from send to report), one line per group.
+
+    The curve is drawn from 400 quantiles, not every message. ``log=None`` picks a log time axis
+    when latencies span more than two decades.
+    """
+    analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
+    work = frame.loc[analytics.sent_rows(frame)]
+    if delivered_only:
+        work = work.loc[work["delivered"].fillna(False).astype(bool)]
+    work = work.loc[work[column].notna()]
+    ax = _axes(ax)
+    probs = np.linspace(0, 1, 401)
+    groups = (
+        [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+    )
+    lows, highs = [], []
+    for i, (name, values) in enumerate(groups):
+        v = values.to_numpy(dtype=float)
+        if not len(v):
+            continue
+        xs = np.quantile(v, probs)
+        lows.append(max(float(xs[0]), 1e-3))
+        highs.append(float(xs[-1]))
+        color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
+        head = "all" if by is None else str(name)
+        label = f"{head} (median {_duration(float(np.median(v)))}, n={len(v):,})"
+        ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
+    if log is None:
+        log = bool(lows) and max(highs) / min(lows) > 100
+    if log:
+        ax.set_xscale("log")
+        lo, hi = min(lows), max(highs)
+        ticks = [(t, s) for t, s in _TIME_TICKS if lo / 3 <= t <= hi * 3]
+        if len(ticks) >= 2:
+            ax.set_xticks([t for t, _ in ticks], [s for _, s in ticks])
+        ax.set_xlabel("Latency from send to report (log scale)")
+    else:
+        ax.set_xlabel("Latency from send to report (seconds)")
+    ax.set_ylim(0, 1.02)
+    _percent_axis(ax.yaxis)
+    ax.set_ylabel("Messages reported within (%)")
+    what = "delivery" if delivered_only else "final report"
+    ax.set_title(f"Time to {what}" + (f" by {by}" if by else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    return ax
+
+
+def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Bars for sent → accepted → delivered, each labelled with its count and share of sent."""
+    table = analytics.funnel_counts(frame)
+    ax = _axes(ax, height=3)
+    y = np.arange(len(table))[::-1]
+    colors = [SENT_COLOR, CATEGORY_COLORS["accepted"], DELIVERED_COLOR]
+    ax.barh(y, table["count"], color=colors, height=0.6)
+    peak = max(int(table["count"].max()), 1)
+    for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
+        text = f"{n:,}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+        ax.annotate(text, (n, y[yi]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
+    ax.set_yticks(y, [str(s) for s in table["stage"]])
+    ax.set_xlim(0, peak * 1.3)
+    _count_axis(ax.xaxis)
+    ax.set_xlabel("Messages")
+    ax.set_title("Campaign funnel: sent → accepted → delivered")
+    return ax
+
+
+def save_figures(
+    frame: pd.DataFrame,
+    directory: str | Path,
+    *,
+    by: str | None = None,
+    freq: str | None = None,
+    dpi: int = 120,
+) -> dict[str, Path]:
+    """Write the five delivery figures as PNG files into ``directory``; returns name → path.
+
+    ``by`` groups the rate figure (default ``template_id`` when present, else ``country``); ``freq``
+    defaults to a bin that gives about 24–48 points over the send window. Uses no pyplot state, so it
+    is safe from scripts and threads.
+    """
+    from matplotlib.figure import Figure
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    group = by or ("template_id" if "template_id" in frame.columns else "country")
+    drawings = {
+        "funnel": lambda ax: funnel(frame, ax=ax),
+        "delivery_rate": lambda ax: delivery_rate(frame, by=group, ax=ax),
+        "delivery_over_time": lambda ax: delivery_over_time(frame, freq=freq or _auto_freq(frame), ax=ax),
+        "failure_reasons": lambda ax: failure_reasons(frame, ax=ax),
+        "latency": lambda ax: latency(frame, ax=ax),
+    }
+    sizes = {"funnel": (8, 3), "failure_reasons": (10, 5)}
+    paths: dict[str, Path] = {}
+    for name, draw in drawings.items():
+        fig = Figure(figsize=sizes.get(name, (8, 4.5)), layout="constrained")
+        draw(fig.add_subplot())
+        path = out / f"{name}.png"
+        fig.savefig(path, dpi=dpi)
+        paths[name] = path
+    return paths
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def _axes(ax: Axes | None, *, height: float = 4.5, width: float = 8) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=(width, min(height, 12)), layout="constrained")
+    return new
+
+
+def _percent_axis(axis: object, *, decimals: int | None = 0) -> None:
+    from matplotlib.ticker import PercentFormatter
+
+    axis.set_major_formatter(PercentFormatter(xmax=1, decimals=decimals))  # type: ignore[attr-defined]
+
+
+def _count_axis(axis: object) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))  # type: ignore[attr-defined]
+
+
+def _date_axis(ax: Axes) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _naive_utc(times: pd.Series) -> np.ndarray:
+    return pd.to_datetime(times, utc=True).dt.tz_localize(None).to_numpy()
+
+
+def _group_labels(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
+    parts = [table[k].astype("string").fillna("(unknown)").to_numpy() for k in keys]
+    return [" · ".join(str(p[i]) for p in parts) for i in range(len(table))]
+
+
+def _title(column: str) -> str:
+    return column.replace("_", " ").capitalize()
+
+
+def _shorten(text: object, width: int) -> str:
+    s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    return s if len(s) <= width else s[: width - 1].rstrip() + "…"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _patch(color: str, label: str) -> object:
+    from matplotlib.patches import Patch
+
+    return Patch(facecolor=color, edgecolor="#555555", lw=0.5, label=label)
+
+
+def _auto_freq(frame: pd.DataFrame, *, on: str = "sent_at") -> str:
+    times = pd.to_datetime(frame[on], utc=True).dropna() if on in frame.columns else pd.Series(dtype=object)
+    if times.empty:
+        return "1h"
+    span = (times.max() - times.min()).total_seconds()
+    for seconds, freq in ((60, "1min"), (300, "5min"), (900, "15min"), (3600, "1h"), (6 * 3600, "6h")):
+        if span / seconds <= 48:
+            return freq
+    return "1D"
