@@ -77,7 +77,6 @@ class BackgroundServer:
         self._sock = sock
         self.port = sock.getsockname()[1]
         server = uvicorn.Server(_config(self.app, self.host, self.port))
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._server = server
 
         def run() -> None:

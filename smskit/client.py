@@ -28,7 +28,7 @@ from . import codes, limits
 from .config import Settings
 from .errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
 from .retry import backoff, should_retry
-from .signing import aksk_headers, wsse_headers
+from .signing import WsseDigest, aksk_headers, wsse_headers
 
 __all__ = ["BATCH_PATH", "SEND_PATH", "Client", "SendResult", "SmsItem"]
 
@@ -93,12 +93,6 @@ class SmsItem:
         if self.signature:
             body["signature"] = self.signature
         return body
-
-
-def _parse_time(text: Any) -> pd.Timestamp:
-    if not text:
-        return pd.NaT
-    return pd.Timestamp(text).tz_localize("UTC") if pd.Timestamp(text).tzinfo is None else pd.Timestamp(text)
 
 
 @dataclass(frozen=True)
@@ -386,9 +380,8 @@ class Client:
         s = self.settings
         now = self._clock()
         if s.auth == "wsse":
-            return wsse_headers(
-                s.app_key, s.app_secret, content_type=content_type, now=now, digest=s.wsse_digest
-            )  # type: ignore[arg-type]
+            digest: WsseDigest = "raw" if s.wsse_digest == "raw" else "hex"
+            return wsse_headers(s.app_key, s.app_secret, content_type=content_type, now=now, digest=digest)
         return aksk_headers(
             "POST",
             url,

@@ -276,8 +276,8 @@ def verify_wsse(
     """Check X-WSSE headers; return ``(error_code, app_key)``, error_code ``None`` when valid.
 
     ``nonce_seen(app_key, nonce)`` records a nonce and says whether it was used before; a replayed
-    nonce is refused with E000027. Codes: E000001 no Authorization; E000002/E000003 realm missing/not
-    SDP; E000004/E000005 profile; E000006/E000007 type; E000020 no X-WSSE; E000021 not a
+    nonce is refused with E000027. Codes: E000001 no Authorization; E000002/E000004 realm missing/not
+    SDP; E000003/E000005 profile missing/wrong; E000006/E000007 type; E000020 no X-WSSE; E000021 not a
     UsernameToken; E000022–E000025 Username/PasswordDigest/Nonce/Created missing; E000026 Created
     malformed; E000110 Created outside ``skew``; E000102 unknown key; E000105 wrong digest.
     """
@@ -289,8 +289,8 @@ def verify_wsse(
         return "E000002", None
     auth_params = _params(auth)
     for field, missing, wrong, value in (
-        ("realm", "E000002", "E000003", "SDP"),
-        ("profile", "E000004", "E000005", "UsernameToken"),
+        ("realm", "E000002", "E000004", "SDP"),
+        ("profile", "E000003", "E000005", "UsernameToken"),
         ("type", "E000006", "E000007", "Appkey"),
     ):
         if field not in auth_params:
