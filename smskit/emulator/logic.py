@@ -1,0 +1,486 @@
+"""Pure request handling of the emulated platform: parse → authenticate → decide → respond → report.
+
+Nothing here touches the network, a clock or global randomness: the time, the random generator and
+the template catalog are passed in, so every rule is tested without a server.
+
+Decisions where the platform's behaviour is not documented (see ``docs`` in the module names):
+
+* A template id missing from the catalog gets per-number ``E200030`` (template not activated).
+* A Chinese-mainland template with no signature of its own (a universal template) sent without a
+  ``signature`` gets per-number ``E200029`` (template type check failed).
+* With no catalog (``templates=None``) any template id is accepted; each param must be a non-empty
+  string (else ``E200028``) and every message counts as one segment.
+* A number repeated for the same content (template, params, signature) within one request is
+  accepted once; the repeats get ``E200041``.
+* ``templateParas`` that is not a JSON array of strings (numbers included) is ``E000503``; a body
+  that is not JSON at all (batchSendDiffSms) is ``E000000``.
+* HTTP status: 200 for ``000000``/``E000510``; 401 for authentication codes; 403 for permission
+  codes; 404/405 for an unknown path/method (``E000027``); 413 for a body over the size limit
+  (``E000503``); 400 otherwise.
+* Status reports come from source ``2`` (carrier) except Huawei platform codes (``E…``), source ``3``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from smskit import codes, signing
+
+__all__ = [
+    "API_BY_PATH",
+    "DEFAULT_FAILURES",
+    "DIFF",
+    "FORM",
+    "JSON",
+    "MAX_BODY",
+    "SINGLE",
+    "Decision",
+    "Item",
+    "Outcome",
+    "Refusal",
+    "SendRequest",
+    "authenticate",
+    "build_reports",
+    "content_type_ok",
+    "country_id",
+    "decide",
+    "draw_outcome",
+    "encode_report_batch",
+    "encode_report_form",
+    "error_body",
+    "format_time",
+    "http_status",
+    "new_msg_id",
+    "parse_request",
+    "request_code",
+    "response_body",
+]
+
+SINGLE = "batchSendSms"
+DIFF = "batchSendDiffSms"
+API_BY_PATH = {"/sms/batchSendSms/v1": SINGLE, "/sms/batchSendDiffSms/v1": DIFF}
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+MAX_BODY = 2 * 1024 * 1024
+MAX_NUMBERS = 500
+MAX_ITEMS = 100
+MAX_NUMBER_LEN = 21
+MAX_TEMPLATE_ID_LEN = 32
+MAX_CALLBACK_LEN = 1024
+MAX_EXTEND_LEN = 128
+MAX_REPORTS_PER_PUSH = 50
+
+SUCCESS = "000000"
+PARTIAL = "E000510"
+BAD_PARAM = "E000503"
+
+DEFAULT_FAILURES: Mapping[str, float] = {
+    "UNDELIV": 0.35,
+    "EXPIRED": 0.2,
+    "BLACK": 0.15,
+    "MILIMIT": 0.15,
+    "RTE_ERR": 0.15,
+}
+ORG_CODES: Mapping[str, str] = {"RTE_ERR": "E200027"}
+
+_NUMBERS_TEXT = re.compile(r"^[0-9+,]*$")
+_NUMBER = re.compile(r"^[0-9+]+$")
+
+
+class Refusal(Exception):
+    """The whole request is refused with request ``code``; ``detail`` says why (for the log and tests)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Item:
+    """One content: numbers, template, params, signature."""
+
+    to: tuple[str, ...]
+    template_id: str
+    params: tuple[str, ...] = ()
+    signature: str | None = None
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """A parsed, validated send request of either API."""
+
+    api: str
+    sender: str
+    items: tuple[Item, ...]
+    status_callback: str | None = None
+    extend: str | None = None
+
+    @property
+    def n_numbers(self) -> int:
+        return sum(len(item.to) for item in self.items)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the platform answers for one number."""
+
+    to: str
+    template_id: str
+    params: tuple[str, ...]
+    signature: str | None
+    status: str
+    segments: int
+    country_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A message's final report status (all its segments share it)."""
+
+    status: str
+    org_code: str | None = None
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+
+def content_type_ok(api: str, content_type: str | None) -> bool:
+    """Whether ``content_type`` (parameters such as charset allowed) is the one ``api`` takes."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == (FORM if api == SINGLE else JSON)
+
+
+def _refuse(detail: str, code: str = BAD_PARAM) -> Refusal:
+    return Refusal(code, detail)
+
+
+def _check_numbers(numbers: Sequence[str], where: str) -> tuple[str, ...]:
+    if not numbers:
+        raise _refuse(f"{where}: no numbers")
+    if len(numbers) > MAX_NUMBERS:
+        raise _refuse(f"{where}: {len(numbers)} numbers, at most {MAX_NUMBERS} allowed")
+    for number in numbers:
+        if not isinstance(number, str) or not _NUMBER.match(number):
+            raise _refuse(f"{where}: number {number!r} has characters other than digits and '+'")
+        if len(number) > MAX_NUMBER_LEN:
+            raise _refuse(f"{where}: number {number!r} longer than {MAX_NUMBER_LEN} characters")
+    return tuple(numbers)
+
+
+def _check_template_id(template_id: Any, where: str) -> str:
+    if not isinstance(template_id, str) or not template_id:
+        raise _refuse(f"{where}: templateId is required")
+    if len(template_id) > MAX_TEMPLATE_ID_LEN:
+        raise _refuse(f"{where}: templateId longer than {MAX_TEMPLATE_ID_LEN} characters")
+    return template_id
+
+
+def _check_params(params: Any, where: str) -> tuple[str, ...]:
+    if params is None:
+        return ()
+    if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
+        raise _refuse(f"{where}: templateParas must be a JSON array of strings")
+    return tuple(params)
+
+
+def _check_optional_str(value: Any, name: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _refuse(f"{name} must be a string")
+    return value
+
+
+def _check_common(fields: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    sender = fields.get("from")
+    if not isinstance(sender, str) or not sender:
+        raise _refuse("from (channel number) is required")
+    callback = _check_optional_str(fields.get("statusCallback"), "statusCallback")
+    if callback is not None:
+        if len(callback) > MAX_CALLBACK_LEN:
+            raise _refuse(f"statusCallback longer than {MAX_CALLBACK_LEN} characters")
+        if not callback.startswith(("http://", "https://")):
+            raise _refuse("statusCallback must be an http(s) URL")
+    extend = _check_optional_str(fields.get("extend"), "extend")
+    if extend is not None:
+        if len(extend) > MAX_EXTEND_LEN:
+            raise _refuse(f"extend longer than {MAX_EXTEND_LEN} characters")
+        if "{" in extend or "}" in extend:
+            raise _refuse("extend must not contain braces")
+    return sender, callback, extend
+
+
+def _parse_single(body: bytes) -> SendRequest:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _refuse("body is not UTF-8") from exc
+    fields = dict(parse_qsl(text, keep_blank_values=True))
+    sender, callback, extend = _check_common(fields)
+    to_text = fields.get("to", "")
+    if not to_text:
+        raise _refuse("to is required")
+    if not _NUMBERS_TEXT.match(to_text):
+        raise _refuse("to has characters other than digits, '+' and ','")
+    numbers = to_text.split(",")
+    if any(not n for n in numbers):
+        raise _refuse("to has an empty number (stray comma)")
+    to = _check_numbers(numbers, "to")
+    template_id = _check_template_id(fields.get("templateId"), "templateId")
+    paras_text = fields.get("templateParas", "")
+    params: tuple[str, ...] = ()
+    if paras_text:
+        try:
+            paras = json.loads(paras_text)
+        except ValueError as exc:
+            raise _refuse("templateParas is not valid JSON") from exc
+        params = _check_params(paras, "templateParas")
+    signature = _check_optional_str(fields.get("signature"), "signature")
+    item = Item(to=to, template_id=template_id, params=params, signature=signature)
+    return SendRequest(SINGLE, sender, (item,), callback, extend)
+
+
+def _parse_diff(body: bytes) -> SendRequest:
+    try:
+        data = json.loads(body)
+    except ValueError as exc:
+        raise _refuse("body is not valid JSON", "E000000") from exc
+    if not isinstance(data, dict):
+        raise _refuse("body must be a JSON object")
+    sender, callback, extend = _check_common(data)
+    content = data.get("smsContent")
+    if not isinstance(content, list) or not content:
+        raise _refuse("smsContent must be a non-empty array")
+    if len(content) > MAX_ITEMS:
+        raise _refuse(f"smsContent has {len(content)} items, at most {MAX_ITEMS} allowed")
+    items = []
+    for i, raw in enumerate(content):
+        where = f"smsContent[{i}]"
+        if not isinstance(raw, dict):
+            raise _refuse(f"{where} must be an object")
+        to = raw.get("to")
+        if not isinstance(to, list):
+            raise _refuse(f"{where}.to must be an array of numbers")
+        items.append(
+            Item(
+                to=_check_numbers(to, f"{where}.to"),
+                template_id=_check_template_id(raw.get("templateId"), f"{where}.templateId"),
+                params=_check_params(raw.get("templateParas"), f"{where}.templateParas"),
+                signature=_check_optional_str(raw.get("signature"), f"{where}.signature"),
+            )
+        )
+    return SendRequest(DIFF, sender, tuple(items), callback, extend)
+
+
+def parse_request(api: str, content_type: str | None, body: bytes) -> SendRequest:
+    """Parse and validate a send request; raise :class:`Refusal` (E000040, E000503, E000000) if bad."""
+    if not content_type_ok(api, content_type):
+        expected = FORM if api == SINGLE else JSON
+        raise Refusal("E000040", f"{api} takes Content-Type {expected}, got {content_type!r}")
+    return _parse_single(body) if api == SINGLE else _parse_diff(body)
+
+
+# -- authentication ------------------------------------------------------------------------------
+
+
+def authenticate(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: Mapping[str, str],
+    now: datetime,
+    nonce_seen: Callable[[str, str], bool],
+) -> tuple[str | None, str | None, str]:
+    """``(error_code, app_key, scheme)``: X-WSSE when the request carries it, else AK/SK."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    auth = lowered.get("authorization", "").strip()
+    if auth.startswith("WSSE") or "x-wsse" in lowered:
+        code, key = signing.verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
+        return code, key, "wsse"
+    code, key = signing.verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)
+    return code, key, "aksk"
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def country_id(number: str) -> str:
+    """ISO region of an E.164 number (``"CN"``), ``""`` when it cannot be told."""
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    return phonenumbers.region_code_for_number(parsed) or ""
+
+
+def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[str, int]:
+    """Per-number status and segment count that every number of ``item`` shares."""
+    if templates is None:
+        if any(not p for p in item.params):
+            return "E200028", 1
+        return SUCCESS, 1
+    from smskit import templates as tpl_mod
+
+    template = templates.get(item.template_id)
+    if template is None:
+        return "E200030", 1
+    if tpl_mod.validate_params(template, list(item.params)):
+        return "E200028", 1
+    signature = item.signature or template.signature or None
+    if template.region == "mainland" and not signature:
+        return "E200029", 1
+    text = tpl_mod.render(template, list(item.params), signature=signature)
+    return SUCCESS, max(1, int(tpl_mod.segments(text)))
+
+
+def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list[Decision]:
+    """One :class:`Decision` per number, in request order (see the module docstring for the rules)."""
+    decisions: list[Decision] = []
+    seen: set[tuple[str, str, tuple[str, ...], str | None]] = set()
+    for item in request.items:
+        status, segs = _content_status(item, templates)
+        for number in item.to:
+            key = (number, item.template_id, item.params, item.signature)
+            number_status = "E200041" if key in seen else status
+            seen.add(key)
+            decisions.append(
+                Decision(
+                    to=number,
+                    template_id=item.template_id,
+                    params=item.params,
+                    signature=item.signature,
+                    status=number_status,
+                    segments=segs,
+                    country_id=country_id(number),
+                )
+            )
+    return decisions
+
+
+def request_code(decisions: Iterable[Decision]) -> str:
+    """``000000`` when every number was accepted, else ``E000510``."""
+    return SUCCESS if all(d.status == SUCCESS for d in decisions) else PARTIAL
+
+
+def format_time(when: datetime) -> str:
+    """UTC ``YYYY-MM-DDTHH:MM:SSZ``."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_msg_id(rng: random.Random, serial: int) -> str:
+    """An ``smsMsgId`` shaped like the platform's: ``<uuid>_<digits>``."""
+    hexes = f"{rng.getrandbits(128):032x}"
+    uuid_text = f"{hexes[:8]}-{hexes[8:12]}-{hexes[12:16]}-{hexes[16:20]}-{hexes[20:]}"
+    return f"{uuid_text}_{serial}"
+
+
+def _description(code: str) -> str:
+    return "Success" if code == SUCCESS else codes.lookup(code, kind="request").meaning
+
+
+def response_body(
+    decisions: Sequence[Decision], *, sender: str, msg_ids: Sequence[str], created: datetime
+) -> dict[str, Any]:
+    """The JSON answer of a processed request: ``code``, ``description`` and one ``result`` per number."""
+    code = request_code(decisions)
+    create_time = format_time(created)
+    return {
+        "code": code,
+        "description": _description(code),
+        "result": [
+            {
+                "originTo": d.to,
+                "createTime": create_time,
+                "from": sender,
+                "smsMsgId": msg_id,
+                "status": d.status,
+                "countryId": d.country_id,
+                "total": d.segments,
+            }
+            for d, msg_id in zip(decisions, msg_ids, strict=True)
+        ],
+    }
+
+
+def error_body(code: str) -> dict[str, str]:
+    """The JSON answer of a refused request (no ``result``)."""
+    return {"code": code, "description": _description(code)}
+
+
+def http_status(code: str) -> int:
+    """The HTTP status the emulator answers ``code`` with (the platform's is mostly undocumented)."""
+    info = codes.lookup(code, kind="request")
+    if info.http_status is not None:
+        return info.http_status
+    if info.category == "auth":
+        return 401
+    if info.category == "permission":
+        return 403
+    return 400
+
+
+# -- status reports ------------------------------------------------------------------------------
+
+
+def draw_outcome(rng: random.Random, *, delivery_rate: float, failures: Mapping[str, float]) -> Outcome:
+    """Delivered with probability ``delivery_rate``, else a failure code drawn by ``failures``' weights."""
+    if rng.random() < delivery_rate or not failures:
+        return Outcome("DELIVRD")
+    names = list(failures)
+    status = rng.choices(names, weights=[failures[n] for n in names])[0]
+    return Outcome(status, ORG_CODES.get(status))
+
+
+def build_reports(
+    *,
+    sms_msg_id: str,
+    segments: int,
+    outcome: Outcome,
+    update_time: datetime,
+    extend: str | None = None,
+    to: str | None = None,
+) -> list[dict[str, str]]:
+    """One report per segment (``sequence`` 1…``total``), all with the message's outcome."""
+    base: dict[str, str] = {
+        "smsMsgId": sms_msg_id,
+        "status": outcome.status,
+        "statusDesc": codes.lookup(outcome.status, kind="report").meaning,
+        "total": str(segments),
+        "source": "3" if outcome.status.startswith("E") else "2",
+        "updateTime": format_time(update_time),
+    }
+    if outcome.org_code:
+        base["orgCode"] = outcome.org_code
+    if extend is not None:
+        base["extend"] = extend
+        if to is not None:
+            base["to"] = to
+    return [{**base, "sequence": str(seq)} for seq in range(1, segments + 1)]
+
+
+def encode_report_form(report: Mapping[str, str]) -> bytes:
+    """A single report as the platform's form body."""
+    return urlencode(dict(report)).encode()
+
+
+def encode_report_batch(reports: Sequence[Mapping[str, str]]) -> bytes:
+    """Up to 50 reports as the batch JSON body ``{"statusReportList": […]}``."""
+    if len(reports) > MAX_REPORTS_PER_PUSH:
+        raise ValueError(f"at most {MAX_REPORTS_PER_PUSH} reports per push, got {len(reports)}")
+    return json.dumps({"statusReportList": [dict(r) for r in reports]}).encode()
