@@ -143,6 +143,8 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Serve in a background thread on ``host:port`` (port 0 picks a free one)."""
+        if self._state.pusher.closed:
+            self._state.pusher = Pusher(**self._pusher_options)
         self._server.start()
         return self
 

@@ -340,12 +340,12 @@ def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[st
     template = templates.get(item.template_id)
     if template is None:
         return "E200030", 1
-    if tpl_mod.validate_params(template, list(item.params)):
-        return "E200028", 1
     signature = item.signature or template.signature or None
     if template.region == "mainland" and not signature:
         return "E200029", 1
-    text = tpl_mod.render(template, list(item.params), signature=signature)
+    if tpl_mod.validate_params(template, item.params, signature=signature):
+        return "E200028", 1
+    text = tpl_mod.render(template, item.params, signature=signature)
     return SUCCESS, max(1, int(tpl_mod.segments(text)))
 
 

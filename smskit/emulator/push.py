@@ -72,6 +72,11 @@ class Pusher:
             self._cond.notify_all()
 
     @property
+    def closed(self) -> bool:
+        with self._cond:
+            return self._closed
+
+    @property
     def pending(self) -> int:
         """Reports scheduled but not yet delivered or given up on."""
         with self._cond:
