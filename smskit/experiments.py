@@ -112,7 +112,7 @@ def assign_variants(
     labels = np.empty(n, dtype="int64")
     labels[order] = (bounds[sorted_strata] <= position[:, None]).sum(axis=1)
     out = frame.copy()
-    out[column] = pd.Categorical.from_codes(labels, categories=names)
+    out[column] = pd.Categorical.from_codes(labels, categories=pd.Index(names, dtype=str))
     return out
 
 
@@ -157,11 +157,11 @@ def plan_arms(
 ) -> CampaignPlan:
     """One campaign plan sending each arm with its template: :func:`arm_templates` then
     ``plan_campaign(..., template_column=template_column, **plan_kwargs)``."""
-    from smskit.plan import plan_campaign
-
     if plan_kwargs.get("template_id") is not None:
         raise ValueError("plan_arms picks each row's template from arms=; do not pass template_id=")
     plan_kwargs.pop("template_id", None)
+    from smskit.plan import plan_campaign
+
     frame = arm_templates(
         recipients, arms=arms, variant_column=variant_column, template_column=template_column
     )
@@ -213,13 +213,12 @@ def compare_arms(
     out = table.rename(columns={variant: "variant"})
     out["variant"] = out["variant"].astype(str)
     out.insert(1, "control", out["variant"] == control)
-    ci = out.index[out["control"]][0]
-    k0, n0 = float(out.at[ci, "delivered"]), float(out.at[ci, "sent"])
+    is_control = out["control"].to_numpy()
     k1, n1 = out["delivered"].to_numpy(dtype=float), out["sent"].to_numpy(dtype=float)
-    out["diff"] = out["rate"] - out.at[ci, "rate"]
+    k0, n0 = float(k1[is_control][0]), float(n1[is_control][0])
+    out["diff"] = out["rate"].to_numpy(dtype=float) - k0 / n0
     out["diff_low"], out["diff_high"] = newcombe_interval(k1, n1, k0, n0, confidence=confidence)
     out["z"], out["p_value"] = two_proportion_ztest(k1, n1, k0, n0)
-    is_control = out["control"].to_numpy()
     out.loc[is_control, ["diff", "diff_low", "diff_high"]] = 0.0
     out.loc[is_control, ["z", "p_value"]] = np.nan
     _warn_misuse(funnel, out, variant=variant, control=control)
@@ -279,7 +278,8 @@ def sample_size(
     p_c, p_t = float(baseline_rate), float(baseline_rate) + float(lift)
     if not 0 < p_c < 1 or not 0 < p_t < 1:
         raise ValueError(
-            f"baseline_rate {baseline_rate!r} and baseline_rate + lift {p_t!r} must both be strictly between 0 and 1"
+            f"baseline_rate ({baseline_rate!r}) and baseline_rate + lift ({p_t!r}) must both lie "
+            "strictly between 0 and 1"
         )
     if lift == 0:
         raise ValueError("lift must be non-zero: no sample size detects a zero difference")
@@ -377,7 +377,8 @@ def _warn_misuse(funnel: pd.DataFrame, table: pd.DataFrame, *, variant: str, con
             shares = ", ".join(f"{k}: {v:.0%}" for k, v in coverage.items())
             warnings.warn(
                 f"status reports are not in to the same extent for every arm ({shares}): an arm sent "
-                "later looks worse until its reports arrive; wait (reports can take up to 72 h) and compare again",
+                "later looks worse until its reports arrive; wait (reports can take up to 72 h) and "
+                "compare again",
                 ExperimentWarning,
                 stacklevel=3,
             )
