@@ -1,0 +1,243 @@
+"""Delivery metrics: intervals against statsmodels, group rates against direct counts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.proportion import proportion_confint
+
+from smskit import analytics, codes
+from smskit.errors import DataValidationError
+
+STATES = ["accepted", "rejected", "unknown", "invalid", "suppressed"]
+NUMBERS = ["+33612345678", "+8613800138000", "+4915112345678", "+6591234567", "+16502530000"]
+
+
+def synthetic_funnel(n: int, *, seed: int) -> pd.DataFrame:
+    """A frame shaped like ``smskit.delivery_funnel``'s, with a variant column joined."""
+    rng = np.random.default_rng(seed)
+    state = rng.choice(STATES, n, p=[0.85, 0.06, 0.03, 0.04, 0.02])
+    accepted = state == "accepted"
+    final = np.where(
+        accepted,
+        rng.choice(["DELIVRD", "UNDELIV", "EXPIRED", "BLACK", ""], n, p=[0.8, 0.08, 0.05, 0.03, 0.04]),
+        "",
+    )
+    status = np.where(accepted, "000000", np.where(state == "rejected", "E200028", ""))
+    sent_at = pd.Timestamp("2024-05-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400, n), unit="s")
+    latency = np.where(final != "", rng.exponential(30.0, n), np.nan)
+    frame = pd.DataFrame(
+        {
+            "to": pd.array(rng.choice(NUMBERS, n), dtype="str"),
+            "template_id": rng.choice(["welcome", "promo"], n),
+            "state": pd.Categorical(state, categories=STATES),
+            "status": pd.Series(status).replace("", None).astype("str"),
+            "sent_at": sent_at,
+            "final_status": pd.Series(final).replace("", None).astype("str"),
+            "delivered": final == "DELIVRD",
+            "latency_s": latency,
+            "variant": rng.choice(["A", "B"], n),
+        }
+    ).set_axis(pd.RangeIndex(1000, 1000 + n))
+    frame["category"] = codes.categorize(frame["final_status"])["category"]
+    frame["reported_at"] = frame["sent_at"] + pd.to_timedelta(frame["latency_s"], unit="s")
+    return frame
+
+
+@pytest.fixture
+def funnel() -> pd.DataFrame:
+    return synthetic_funnel(3000, seed=1)
+
+
+@given(
+    st.integers(min_value=1, max_value=10_000).flatmap(
+        lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+    ),
+    st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+@settings(max_examples=200, deadline=None)
+def test_wilson_interval_matches_statsmodels(case, confidence):
+    k, n = case
+    low, high = analytics.wilson_interval(k, n, confidence=confidence)
+    ref_low, ref_high = proportion_confint(k, n, alpha=1 - confidence, method="wilson")
+    assert low[0] == pytest.approx(ref_low, abs=1e-12)
+    assert high[0] == pytest.approx(ref_high, abs=1e-12)
+
+
+def test_wilson_interval_is_vectorized_and_handles_empty_groups():
+    low, high = analytics.wilson_interval(np.array([0, 5, 10, 0]), np.array([10, 10, 10, 0]))
+    ref_low, ref_high = proportion_confint(np.array([0, 5, 10]), np.array([10, 10, 10]), method="wilson")
+    np.testing.assert_allclose(low[:3], ref_low, atol=1e-12)
+    np.testing.assert_allclose(high[:3], ref_high, atol=1e-12)
+    assert np.isnan(low[3])
+    assert np.isnan(high[3])
+
+
+@pytest.mark.parametrize(("k", "n", "confidence"), [(11, 10, 0.95), (-1, 10, 0.95), (1, 10, 1.5)])
+def test_wilson_interval_refuses_impossible_input(k, n, confidence):
+    with pytest.raises(ValueError, match="between"):
+        analytics.wilson_interval(k, n, confidence=confidence)
+
+
+def test_overall_rate_counts_only_sent_rows(funnel):
+    before = funnel.copy()
+    table = analytics.delivery_rate(funnel)
+    sent = funnel.loc[~funnel["state"].isin(["invalid", "suppressed"])]
+    assert list(table.columns) == ["sent", "delivered", "rate", "low", "high"]
+    assert table.loc[0, "sent"] == len(sent)
+    assert table.loc[0, "delivered"] == sent["delivered"].sum()
+    assert table.loc[0, "rate"] == pytest.approx(sent["delivered"].mean())
+    ref = proportion_confint(sent["delivered"].sum(), len(sent), method="wilson")
+    assert (table.loc[0, "low"], table.loc[0, "high"]) == pytest.approx(ref)
+    pd.testing.assert_frame_equal(funnel, before)
+
+
+def test_rate_among_accepted(funnel):
+    table = analytics.delivery_rate(funnel, among="accepted")
+    accepted = funnel.loc[funnel["state"] == "accepted"]
+    assert table.loc[0, "sent"] == len(accepted)
+    assert table.loc[0, "rate"] == pytest.approx(accepted["delivered"].mean())
+
+
+def test_rate_by_two_columns_matches_direct_counts(funnel):
+    table = analytics.delivery_rate(funnel, by=["template_id", "variant"])
+    sent = funnel.loc[~funnel["state"].isin(["invalid", "suppressed"])]
+    ref = sent.groupby(["template_id", "variant"])["delivered"].agg(["size", "sum"])
+    assert list(table.columns) == ["template_id", "variant", "sent", "delivered", "rate", "low", "high"]
+    assert len(table) == 4
+    for row in table.itertuples():
+        assert row.sent == ref.loc[(row.template_id, row.variant), "size"]
+        assert row.delivered == ref.loc[(row.template_id, row.variant), "sum"]
+        assert row.low <= row.rate <= row.high
+
+
+def test_rate_by_derived_country_carrier_and_hour(funnel):
+    by_country = analytics.delivery_rate(funnel, by=["country", "carrier"])
+    pairs = set(zip(by_country["country"].astype(object), by_country["carrier"].astype(object), strict=True))
+    assert ("FR", "SFR") in pairs
+    assert ("CN", "China Mobile") in pairs
+    assert by_country["sent"].sum() == analytics.delivery_rate(funnel).loc[0, "sent"]
+    us = by_country.loc[by_country["country"] == "US"]
+    assert us["carrier"].isna().all()  # no carrier data for US numbers: NA, not ""
+    by_hour = analytics.delivery_rate(funnel, by="hour")
+    assert set(by_hour["hour"]) <= set(range(24))
+    assert by_hour["sent"].sum() == by_country["sent"].sum()
+    assert "country" not in funnel.columns  # derived on a copy
+
+
+def test_add_number_info_keeps_index_and_parses_each_number_once(funnel):
+    out = analytics.add_number_info(funnel)
+    assert out.index.equals(funnel.index)
+    fr = out.loc[out["to"] == "+33612345678"]
+    assert (fr["country"] == "FR").all()
+    assert (fr["carrier"] == "SFR").all()
+    bad = analytics.add_number_info(pd.DataFrame({"to": ["+12", None, "+6591234567"]}, index=[7, 8, 9]))
+    assert bad["country"].isna().tolist() == [True, True, False]
+    assert bad.loc[9, "carrier"] == "SingTel"
+
+
+def test_unknown_group_key_names_the_problem(funnel):
+    with pytest.raises(DataValidationError, match="segments"):
+        analytics.delivery_rate(funnel, by="segments")
+    with pytest.raises(DataValidationError, match="delivered"):
+        analytics.delivery_rate(funnel.drop(columns="delivered"))
+
+
+def test_reports_frame_without_state_counts_every_row():
+    reports = pd.DataFrame(
+        {
+            "sms_msg_id": ["a", "b", "c", "d"],
+            "status": ["DELIVRD", "UNDELIV", "DELIVRD", "MILIMIT"],
+            "delivered": [True, False, True, False],
+        }
+    )
+    assert analytics.delivery_rate(reports).loc[0, "rate"] == 0.5
+    breakdown = analytics.failure_breakdown(reports)
+    assert set(breakdown["code"]) == {"UNDELIV", "MILIMIT"}
+    assert breakdown.set_index("code").loc["MILIMIT", "category"] == "rate_limited"
+
+
+def test_rate_over_time_bins_add_up(funnel):
+    table = analytics.rate_over_time(funnel, freq="6h")
+    assert list(table.columns) == ["sent_at", "sent", "delivered", "rate", "low", "high"]
+    assert len(table) == 4
+    assert table["sent_at"].dt.tz is not None
+    assert (table["sent_at"].dt.hour % 6 == 0).all()
+    assert table["sent"].sum() == analytics.delivery_rate(funnel).loc[0, "sent"]
+    by = analytics.rate_over_time(funnel, freq="12h", by="variant")
+    assert list(by.columns[:2]) == ["variant", "sent_at"]
+    assert len(by) == 4
+    first = funnel.loc[
+        ~funnel["state"].isin(["invalid", "suppressed"])
+        & (funnel["variant"] == "A")
+        & (funnel["sent_at"] < pd.Timestamp("2024-05-01 12:00", tz="UTC"))
+    ]
+    assert by.iloc[0]["sent"] == len(first)
+    assert by.iloc[0]["delivered"] == first["delivered"].sum()
+
+
+def test_failure_breakdown_codes_counts_and_advice(funnel):
+    table = analytics.failure_breakdown(funnel)
+    assert list(table.columns) == ["category", "code", "count", "share", "of_sent", "meaning", "advice"]
+    sent = funnel.loc[~funnel["state"].isin(["invalid", "suppressed"])]
+    failed = sent.loc[~sent["delivered"]]
+    assert table["count"].sum() == len(failed)
+    assert table["share"].sum() == pytest.approx(1.0)
+    assert table["count"].is_monotonic_decreasing
+    by_code = table.set_index("code")
+    assert by_code.loc["UNDELIV", "count"] == (failed["final_status"] == "UNDELIV").sum()
+    assert by_code.loc["UNDELIV", "advice"] == codes.lookup("UNDELIV").advice
+    assert by_code.loc["BLACK", "category"] == "blacklist"
+    assert by_code.loc["E200028", "count"] == (failed["state"] == "rejected").sum()
+    assert by_code.loc["E200028", "category"] == codes.lookup("E200028").category
+    assert by_code.loc["(unknown)", "count"] == (failed["state"] == "unknown").sum()
+    no_report = (failed["state"] == "accepted") & failed["final_status"].isna()
+    assert by_code.loc["(no report)", "count"] == no_report.sum()
+    assert by_code.loc["(no report)", "category"] == "pending"
+    assert by_code.loc["UNDELIV", "of_sent"] == pytest.approx(by_code.loc["UNDELIV", "count"] / len(sent))
+
+
+def test_failure_breakdown_top_and_without_pending(funnel):
+    assert len(analytics.failure_breakdown(funnel, top=2)) == 2
+    settled = analytics.failure_breakdown(funnel, pending=False)
+    assert "(no report)" not in set(settled["code"])
+    assert settled["share"].sum() == pytest.approx(1.0)
+
+
+def test_latency_quantiles_match_numpy(funnel):
+    table = analytics.latency_quantiles(funnel, by="variant")
+    assert list(table.columns) == ["variant", "n", "p50", "p90", "p99"]
+    sent = funnel.loc[~funnel["state"].isin(["invalid", "suppressed"])]
+    for row in table.itertuples():
+        values = sent.loc[sent["delivered"] & (sent["variant"] == row.variant), "latency_s"].to_numpy()
+        assert row.n == len(values)
+        assert row.p50 == pytest.approx(np.quantile(values, 0.5))
+        assert row.p99 == pytest.approx(np.quantile(values, 0.99))
+    overall = analytics.latency_quantiles(funnel, q=(0.25, 0.995), delivered_only=False)
+    reported = sent["latency_s"].dropna().to_numpy()
+    assert list(overall.columns) == ["n", "p25", "p99_5"]
+    assert overall.loc[0, "n"] == len(reported)
+    assert overall.loc[0, "p99_5"] == pytest.approx(np.quantile(reported, 0.995))
+
+
+def test_funnel_counts_stages(funnel):
+    table = analytics.funnel_counts(funnel)
+    assert table["stage"].tolist() == ["sent", "accepted", "delivered"]
+    sent = ~funnel["state"].isin(["invalid", "suppressed"])
+    assert table["count"].tolist() == [sent.sum(), (funnel["state"] == "accepted").sum(), funnel["delivered"].sum()]
+    assert table["share"].iloc[0] == 1.0
+    assert table["share"].iloc[2] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+
+
+def test_importing_smskit_and_metrics_does_not_import_matplotlib():
+    code = (
+        "import sys, smskit, smskit.analytics, smskit.experiments; "
+        "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
