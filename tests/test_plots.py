@@ -1,0 +1,146 @@
+"""Delivery figures: each returns the Axes it drew on, with one mark per aggregate and labelled axes."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Rectangle
+from test_analytics import synthetic_funnel
+
+from smskit import analytics, plots
+from smskit.codes import CATEGORY_COLORS
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def funnel() -> pd.DataFrame:
+    return synthetic_funnel(5000, seed=3)
+
+
+def _bars(ax) -> list[Rectangle]:
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+def test_delivery_rate_bars_intervals_and_labels(funnel):
+    _, ax = plt.subplots()
+    out = plots.delivery_rate(funnel, by=["template_id", "variant"], ax=ax)
+    table = analytics.delivery_rate(funnel, by=["template_id", "variant"])
+    assert out is ax
+    bars = _bars(ax)
+    assert len(bars) == 4
+    # Bars are drawn top to bottom in table order.
+    widths = [b.get_width() for b in sorted(bars, key=lambda b: -b.get_y())]
+    np.testing.assert_allclose(widths, table["rate"])
+    assert all(b.get_facecolor() == to_rgba(CATEGORY_COLORS["delivered"]) for b in bars)
+    labels = [t.get_text() for t in ax.get_yticklabels()]  # ticks are set top to bottom
+    assert labels == [f"{t} · {v}" for t, v in zip(table["template_id"], table["variant"], strict=True)]
+    assert "Delivery rate" in ax.get_xlabel()
+    assert "Wilson" in ax.get_xlabel()
+    assert ax.get_title() == "Delivery rate by template_id · variant"
+    assert len(ax.containers) == 2  # the bars and the interval whiskers
+    overall = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert overall[0].get_xdata()[0] == pytest.approx(analytics.delivery_rate(funnel).loc[0, "rate"])
+
+
+def test_delivery_rate_top_groups_and_zoom(funnel):
+    many = funnel.assign(template_id=[f"t{i % 7}" for i in range(len(funnel))])
+    many.loc[many.index[:2000], "template_id"] = "big"
+    ax = plots.delivery_rate(many, by="template_id", top=3)
+    assert len(_bars(ax)) == 3
+    assert "big" in [t.get_text() for t in ax.get_yticklabels()]
+    zoomed = plots.delivery_rate(funnel, by="variant", zoom=True)
+    assert _bars(zoomed) == []
+    low, high = zoomed.get_xlim()
+    table = analytics.delivery_rate(funnel, by="variant")
+    assert low <= table["low"].min()
+    assert high >= table["high"].max()
+    assert high - low < 0.5
+
+
+def test_delivery_over_time_one_line_per_group(funnel):
+    _, ax = plt.subplots()
+    assert plots.delivery_over_time(funnel, freq="6h", ax=ax) is ax
+    table = analytics.rate_over_time(funnel, freq="6h")
+    (line,) = ax.get_lines()
+    np.testing.assert_allclose(line.get_ydata(), table["rate"])
+    assert line.get_color() == CATEGORY_COLORS["delivered"]
+    assert "UTC" in ax.get_xlabel()
+    assert "6h" in ax.get_xlabel()
+    assert "%" in ax.get_ylabel()
+    assert ax.get_title() == "Delivery rate over time"
+    by = plots.delivery_over_time(funnel, freq="3h", by="variant")
+    assert len(by.get_lines()) == 2
+    assert [t.get_text() for t in by.get_legend().get_texts()] == ["A", "B"]
+    assert len(by.collections) == 2  # one interval band per line
+
+
+def test_failure_reasons_top_codes_coloured_by_category(funnel):
+    _, ax = plt.subplots()
+    assert plots.failure_reasons(funnel, top=4, ax=ax) is ax
+    table = analytics.failure_breakdown(funnel).head(4)
+    bars = sorted(_bars(ax), key=lambda b: -b.get_y())
+    assert len(bars) == 4
+    assert [b.get_width() for b in bars] == table["count"].tolist()
+    expected = [to_rgba(CATEGORY_COLORS[str(c)]) for c in table["category"]]
+    assert [b.get_facecolor() for b in bars] == expected
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(lab.startswith(f"{code}  ") for lab, code in zip(labels, table["code"], strict=True))
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == list(dict.fromkeys(table["category"].astype(str)))
+    assert "not delivered" in ax.get_xlabel()
+    assert ax.get_title().startswith("Top 4 failure reasons")
+
+
+def test_latency_ecdf_lines_and_units(funnel):
+    _, ax = plt.subplots()
+    assert plots.latency(funnel, ax=ax) is ax
+    (line,) = ax.get_lines()
+    delivered = funnel.loc[funnel["delivered"], "latency_s"]
+    assert line.get_xdata()[-1] == pytest.approx(delivered.max())
+    assert line.get_ydata()[-1] == 1.0
+    assert "median" in ax.get_legend().get_texts()[0].get_text()
+    assert "Latency" in ax.get_xlabel()
+    assert "%" in ax.get_ylabel()
+    by = plots.latency(funnel, by="template_id", log=True)
+    assert len(by.get_lines()) == 2
+    assert by.get_xscale() == "log"
+    assert "log" in by.get_xlabel()
+
+
+def test_funnel_bars_are_stage_counts(funnel):
+    _, ax = plt.subplots()
+    assert plots.funnel(funnel, ax=ax) is ax
+    counts = analytics.funnel_counts(funnel)["count"].tolist()
+    bars = sorted(_bars(ax), key=lambda b: -b.get_y())
+    assert [b.get_width() for b in bars] == counts
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sent", "accepted", "delivered"]
+    assert bars[2].get_facecolor() == to_rgba(CATEGORY_COLORS["delivered"])
+    assert ax.get_xlabel() == "Messages"
+    assert "funnel" in ax.get_title()
+
+
+def test_without_ax_a_new_figure_is_made(funnel):
+    ax = plots.funnel(funnel)
+    assert ax.figure is not None
+    assert plt.get_fignums() == [ax.figure.number]
+
+
+def test_save_figures_writes_pngs_without_pyplot_state(funnel, tmp_path):
+    paths = plots.save_figures(funnel, tmp_path / "figs", by="variant")
+    assert set(paths) == {"funnel", "delivery_rate", "delivery_over_time", "failure_reasons", "latency"}
+    for path in paths.values():
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size > 10_000
+    assert plt.get_fignums() == []
