@@ -1,0 +1,256 @@
+"""Vectorized phone-number normalization to E.164 with ``phonenumbers``.
+
+``normalize_numbers`` cleans the column with pandas string ops, works on each *distinct* value once,
+and validates already-E.164 strings without a per-number ``phonenumbers.parse``: it compiles
+phonenumbers' own metadata (general description, number types, possible lengths, region leading
+digits) into one regular expression per region, which reproduces ``is_valid_number`` for those
+strings. Anything else (national numbers, numbers a national prefix could be stripped from,
+non-geographic codes) and every number the fast path rejects goes through ``phonenumbers`` itself,
+so the verdicts and problem messages are phonenumbers'.
+
+Spreadsheet artefacts are refused, never guessed at: a phone that Excel stored as a number reads back
+as ``4915112345678.0`` (a float, or that text), and has lost its ``+`` or its leading ``0`` — whether
+it was ``+4915112345678`` or a national ``04915112345678`` cannot be told, and an SMS to the wrong
+person is worse than none. Scientific notation (``4.91511e+12``) has lost digits as well. Both get a
+``problem`` that says to format the phone column as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
+from phonenumbers.phonenumberutil import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    REGION_CODE_FOR_NON_GEO_ENTITY,
+    ValidationResult,
+)
+
+__all__ = ["normalize_numbers", "normalize_one"]
+
+_E164_SHAPE = r"\+[1-9]\d{6,14}"
+_SEPARATORS = r"[\s\-().\u00a0\u2010-\u2015/]"
+_FLOAT_TEXT = r"\+?\d+\.0+"
+_SCIENTIFIC = r"^[+-]?\d(?:[.,]\d+)?[eE][+-]?\d+$"
+_LETTERS = r"[A-Za-z]"
+_CC_STRINGS = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
+
+_TYPE_DESCS = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+# ------------------------------------------------------------------------------------------- one number
+
+
+@lru_cache(maxsize=200_000)
+def normalize_one(text: str, default_region: str | None = None) -> tuple[str | None, str, str]:
+    """``(e164 or None, region, problem)`` for one cleaned string, by ``phonenumbers`` (cached)."""
+    try:
+        number = phonenumbers.parse(text, default_region)
+    except NumberParseException as exc:
+        return None, "", _parse_problem(exc, text, default_region)
+    region = phonenumbers.region_code_for_number(number) or ""
+    if region == REGION_CODE_FOR_NON_GEO_ENTITY:
+        region = ""
+    if not phonenumbers.is_valid_number(number):
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        where = f" for {region}" if region else f" for country code +{number.country_code}"
+        wrong_length = (
+            ValidationResult.TOO_SHORT,
+            ValidationResult.TOO_LONG,
+            ValidationResult.INVALID_LENGTH,
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        )
+        if reason in wrong_length:
+            length = len(phonenumbers.national_significant_number(number))
+            return None, region, f"wrong length{where} ({length} digits after the country code)"
+        return None, region, f"not a valid number{where} (no such number range)"
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164), region, ""
+
+
+def _parse_problem(exc: NumberParseException, text: str, default_region: str | None) -> str:
+    kind = exc.error_type
+    if kind == NumberParseException.INVALID_COUNTRY_CODE:
+        if text.startswith("+"):
+            return "unknown country code"
+        if default_region is None:
+            return "no country code: write it as +<country code><number> or pass default_region="
+        return f"not a number of {default_region} and no +country code"
+    if kind in (NumberParseException.TOO_SHORT_NSN, NumberParseException.TOO_SHORT_AFTER_IDD):
+        return "too short"
+    if kind == NumberParseException.TOO_LONG:
+        return "too long"
+    return "not a phone number"
+
+
+# ------------------------------------------------------------------------------------------- fast path
+
+
+@dataclass(frozen=True)
+class _CodeRules:
+    """Compiled validation of one country calling code's national significant numbers."""
+
+    regions: tuple[tuple[str, str | None, str], ...]  # (region, leading_digits, validity regex)
+    national_prefix: str | None  # phonenumbers may strip this from +numbers: leave those to it
+
+
+def _desc_regex(desc: object, *, general_lengths: tuple[int, ...] = ()) -> str | None:
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    lengths = tuple(n for n in getattr(desc, "possible_length", ()) or () if n > 0)
+    length_re = "|".join(rf"\d{{{n}}}" for n in lengths or general_lengths)
+    guard = rf"(?=(?:{length_re})\Z)" if length_re else ""
+    return rf"{guard}(?:{pattern})\Z"
+
+
+def _validity_regex(metadata: PhoneMetadata) -> str | None:
+    """A regex whose full match on an NSN means ``_number_type_helper(nsn, metadata) != UNKNOWN``."""
+    general = _desc_regex(metadata.general_desc)
+    if general is None:
+        return None
+    branches = [r for name in _TYPE_DESCS if (r := _desc_regex(getattr(metadata, name, None))) is not None]
+    if not branches:
+        return None
+    return rf"(?={general})(?:{'|'.join(branches)})"
+
+
+@lru_cache(maxsize=512)
+def _code_rules(cc: int) -> _CodeRules | None:
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(cc, ())
+    if not regions or REGION_CODE_FOR_NON_GEO_ENTITY in regions:
+        return None
+    compiled = []
+    for region in regions:
+        metadata = PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            continue
+        validity = _validity_regex(metadata)
+        if validity is None:
+            return None
+        compiled.append((region, metadata.leading_digits, validity))
+    main = PhoneMetadata.metadata_for_region(regions[0], None)
+    npp = getattr(main, "national_prefix_for_parsing", None) or None
+    return _CodeRules(tuple(compiled), npp)
+
+
+def _fast_e164(numbers: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For E.164-shaped strings: (decided, valid, region) arrays; undecided ones go to phonenumbers."""
+    n = len(numbers)
+    decided = np.zeros(n, dtype=bool)
+    valid = np.zeros(n, dtype=bool)
+    region = np.full(n, "", dtype=object)
+    cc = pd.Series(pd.NA, index=numbers.index, dtype="string")
+    for width in (1, 2, 3):
+        prefix = numbers.str.slice(1, 1 + width)
+        hit = cc.isna() & prefix.isin(_CC_STRINGS)
+        cc = cc.mask(hit, prefix)
+    positions = pd.Series(np.arange(n), index=numbers.index)
+    for code, idx in positions.groupby(cc.to_numpy(dtype=object, na_value=None), dropna=True).groups.items():
+        rules = _code_rules(_CC_STRINGS[str(code)])
+        if rules is None:
+            continue
+        pos = positions.loc[idx].to_numpy()
+        nsn = numbers.iloc[pos].str.slice(1 + len(str(code)))
+        free = np.ones(len(pos), dtype=bool)
+        if rules.national_prefix:
+            free &= ~nsn.str.match(rules.national_prefix).to_numpy(dtype=bool, na_value=False)
+        assigned = np.full(len(pos), "", dtype=object)
+        ok = np.zeros(len(pos), dtype=bool)
+        for reg, leading, validity in rules.regions:
+            todo = assigned == ""
+            if not todo.any():
+                break
+            sub = nsn[todo]
+            fits = sub.str.fullmatch(validity).to_numpy(dtype=bool, na_value=False)
+            claims = sub.str.match(leading).to_numpy(dtype=bool, na_value=False) if leading else fits
+            where = np.flatnonzero(todo)[claims]
+            assigned[where] = reg
+            ok[where] = fits[claims]
+        decided[pos] = free & ok
+        valid[pos] = free & ok
+        region[pos] = assigned
+    return decided, valid, region
+
+
+# ------------------------------------------------------------------------------------------- frames
+
+
+_EXCEL = "stored as a number by Excel ('.0'; its '+' or leading 0 is lost): format the phone column as text"
+_MISSING = "missing phone number"
+_SCIENCE = "stored in scientific notation (digits are lost): format the phone column as text"
+
+
+def _clean(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Distinct raw values → (cleaned text, problem ("" where none), E.164-shaped mask)."""
+    floats = values.map(type).isin([float, np.float64]).to_numpy()
+    text = values.astype(str).str.strip()
+    shaped = text.str.fullmatch(_E164_SHAPE).to_numpy(dtype=bool) & ~floats
+    problem = np.full(len(values), "", dtype=object)
+    rest = text[~shaped]
+    bad = np.full(len(rest), "", dtype=object)
+    bad[rest.str.contains(_LETTERS).to_numpy(dtype=bool)] = "contains letters"
+    bad[floats[~shaped] | rest.str.fullmatch(_FLOAT_TEXT).to_numpy(dtype=bool)] = _EXCEL
+    bad[rest.str.fullmatch(_SCIENTIFIC).to_numpy(dtype=bool)] = _SCIENCE
+    bad[(rest == "").to_numpy()] = _MISSING
+    problem[~shaped] = bad
+    cleaned = rest.str.replace(_SEPARATORS, "", regex=True)
+    text[~shaped] = cleaned
+    shaped[~shaped] = (bad == "") & cleaned.str.fullmatch(_E164_SHAPE).to_numpy(dtype=bool)
+    return text, problem, shaped
+
+
+def normalize_numbers(series: pd.Series, *, default_region: str | None = None) -> pd.DataFrame:
+    """Normalize a column of phone numbers to E.164.
+
+    Parameters
+    ----------
+    series
+        Phone numbers as text (other values are converted with ``str``; NA is "missing").
+    default_region
+        ISO region (``"DE"``) for numbers written without ``+country code``.
+
+    Returns
+    -------
+    DataFrame on ``series``' index: ``e164`` (str, NA when unusable), ``region`` (ISO code or ""),
+    ``problem`` ("" when the number is valid).
+    """
+    region_arg = default_region.upper() if default_region else None
+    codes, uniques = pd.factorize(series.astype(object).to_numpy(), use_na_sentinel=True)
+    text, problem, shaped = _clean(pd.Series(uniques, dtype=object))
+    e164 = np.full(len(text) + 1, None, dtype=object)  # the extra last slot is NA's (code -1)
+    region = np.full(len(text) + 1, "", dtype=object)
+    problem = np.append(problem, _MISSING)
+
+    todo = problem[:-1] == ""
+    if shaped.any():
+        decided, valid, reg = _fast_e164(text[shaped].reset_index(drop=True))
+        where = np.flatnonzero(shaped)
+        e164[where[valid]] = text.to_numpy()[where[valid]]
+        region[where] = reg
+        todo[where[decided]] = False
+    for i in np.flatnonzero(todo):
+        e164[i], region[i], problem[i] = normalize_one(text.iat[i], region_arg)
+
+    return pd.DataFrame(
+        {
+            "e164": pd.Series(e164[codes], index=series.index, dtype="str"),
+            "region": pd.Series(region[codes], index=series.index, dtype="str"),
+            "problem": pd.Series(problem[codes], index=series.index, dtype="str"),
+        },
+        index=series.index,
+    )

@@ -1,0 +1,126 @@
+"""Phone-number normalization: E.164 fast path agrees with phonenumbers; artefacts are explained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from smskit.numbers import normalize_numbers
+
+CODES = [1, 7, 20, 33, 39, 44, 49, 52, 54, 55, 61, 65, 81, 86, 91, 234, 353, 800, 971, 979, 998]
+
+
+def _reference(raw: str, region: str | None = None) -> str | None:
+    """What a per-row phonenumbers loop says: E.164 when valid, else None."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def test_columns_dtypes_and_index() -> None:
+    s = pd.Series(["+4915112345678", "+447911123456", "+8613812345678"], index=["a", "b", "c"])
+    out = normalize_numbers(s)
+    assert list(out.columns) == ["e164", "region", "problem"]
+    assert list(out.index) == ["a", "b", "c"]
+    assert all(str(t) == "str" for t in out.dtypes)
+    assert list(out["region"]) == ["DE", "GG", "CN"]
+    assert list(out["problem"]) == ["", "", ""]
+
+
+def test_input_is_not_mutated() -> None:
+    s = pd.Series([" +49 151 1234 5678 ", None, "x"])
+    before = s.copy()
+    normalize_numbers(s)
+    pd.testing.assert_series_equal(s, before)
+
+
+def test_separators_and_national_numbers_with_default_region() -> None:
+    s = pd.Series(["+49 (0)151 1234-5678", "015112345678", "0049 151 12345678", "07400 123456"])
+    without = normalize_numbers(s)
+    assert without["e164"].iloc[0] == "+4915112345678"
+    assert without["e164"].iloc[1:].isna().all()
+    assert without["problem"].iloc[1].startswith("no country code")
+    de = normalize_numbers(s, default_region="de")
+    assert list(de["e164"].iloc[:3]) == ["+4915112345678"] * 3
+    gb = normalize_numbers(s.iloc[[3]], default_region="GB")
+    assert gb["e164"].iloc[0] == "+447400123456"
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (4915112345678.0, "Excel"),
+        ("4915112345678.0", "Excel"),
+        ("4.91511234568E+12", "scientific"),
+        (None, "missing"),
+        (np.nan, "missing"),
+        ("   ", "missing"),
+        ("1-800-FLOWERS", "letters"),
+        ("+999 1234567", "unknown country code"),
+        ("+44 1234", "wrong length"),
+        ("+1 555 0100", "wrong length for country code +1"),
+        ("+", "not a phone number"),
+    ],
+)
+def test_unusable_numbers_say_why(raw: object, fragment: str) -> None:
+    out = normalize_numbers(pd.Series([raw, "+4915112345678"], dtype=object), default_region="DE")
+    assert pd.isna(out["e164"].iloc[0])
+    assert fragment in out["problem"].iloc[0]
+    assert out["e164"].iloc[1] == "+4915112345678"
+
+
+def test_float_column_from_excel_is_refused_not_guessed() -> None:
+    out = normalize_numbers(pd.Series([4915112345678.0, 447911123456.0]), default_region="DE")
+    assert out["e164"].isna().all()
+    assert out["problem"].str.contains("format the phone column as text").all()
+
+
+def test_duplicates_get_the_same_answer() -> None:
+    s = pd.Series(["+6591234567"] * 5 + ["+65 9123 4567"], index=range(5, 11))
+    out = normalize_numbers(s)
+    assert (out["e164"] == "+6591234567").all()
+    assert list(out.index) == list(range(5, 11))
+
+
+def test_sample_recipients(data_dir) -> None:
+    from smskit.recipients import read_recipients
+
+    rec = read_recipients(data_dir / "recipients.csv")
+    out = normalize_numbers(rec["phone"], default_region="GB")
+    assert out["e164"].notna().sum() >= 190
+    assert set(out.loc[out["e164"].notna(), "region"]) >= {"GB", "DE", "SG", "CN", "US"}
+    assert (out["problem"] != "").sum() == 4
+
+
+def _e164_like(draw_cc: int, digits: str) -> str:
+    return f"+{draw_cc}{digits}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(CODES), st.text("0123456789", min_size=4, max_size=12)), max_size=40))
+def test_fast_path_agrees_with_phonenumbers(rows: list[tuple[int, str]]) -> None:
+    raws = [_e164_like(cc, d) for cc, d in rows]
+    out = normalize_numbers(pd.Series(raws, dtype=object))
+    got = [None if pd.isna(e) else e for e in out["e164"]]
+    assert got == [_reference(r) for r in raws]
+
+
+def test_fast_path_agrees_on_example_numbers_of_every_region() -> None:
+    raws = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                raws.append(phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164))
+    out = normalize_numbers(pd.Series(raws))
+    assert list(out["e164"]) == [_reference(r) for r in raws]
+    regions = [phonenumbers.region_code_for_number(phonenumbers.parse(r)) for r in raws]
+    assert list(out["region"]) == regions
