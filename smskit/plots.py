@@ -151,7 +151,7 @@ def delivery_over_time(
     ax.set_title("Delivery rate over time" + (f" by {by}" if by else ""))
     ax.grid(axis="y", alpha=0.3)
     if by is not None:
-        ax.legend(title=by, fontsize=8, loc="lower left", frameon=False)
+        ax.legend(title=by, fontsize=8, loc="best", frameon=False)
     return ax
 
 
