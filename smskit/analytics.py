@@ -228,9 +228,7 @@ def failure_breakdown(
         # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
         # "accepted" say nothing about a failure, so the catalog's category wins over those.
         frame_cat = (
-            pd.DataFrame(
-                {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()}
-            )
+            pd.DataFrame({"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()})
             .dropna()
             .loc[lambda d: ~d["category"].isin(["pending", "accepted"])]
             .groupby("code", sort=False)["category"]
@@ -282,8 +280,7 @@ def latency_quantiles(
         table.insert(0, "n", grouped.size())
         return table.reset_index()
     row = {"n": [len(values)]} | {
-        name: [float(values.quantile(x)) if len(values) else np.nan]
-        for name, x in zip(names, qs, strict=True)
+        name: [float(values.quantile(x)) if len(values) else np.nan] for name, x in zip(names, qs, strict=True)
     }
     return pd.DataFrame(row)
 
@@ -303,9 +300,7 @@ def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
         share = counts / counts[0] if counts[0] else np.full(3, np.nan)
     return pd.DataFrame(
         {
-            "stage": pd.Categorical(
-                ["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]
-            ),
+            "stage": pd.Categorical(["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]),
             "count": counts,
             "share": share,
         }
@@ -363,9 +358,7 @@ def _with_rate(counts: pd.DataFrame, *, confidence: float) -> pd.DataFrame:
     sent = counts["sent"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         counts["rate"] = np.where(sent > 0, counts["delivered"].to_numpy() / sent, np.nan)
-    counts["low"], counts["high"] = wilson_interval(
-        counts["delivered"], counts["sent"], confidence=confidence
-    )
+    counts["low"], counts["high"] = wilson_interval(counts["delivered"], counts["sent"], confidence=confidence)
     return counts
 
 

@@ -162,9 +162,7 @@ def plan_arms(
     plan_kwargs.pop("template_id", None)
     from smskit.plan import plan_campaign
 
-    frame = arm_templates(
-        recipients, arms=arms, variant_column=variant_column, template_column=template_column
-    )
+    frame = arm_templates(recipients, arms=arms, variant_column=variant_column, template_column=template_column)
     return plan_campaign(frame, template_column=template_column, **plan_kwargs)
 
 
@@ -201,9 +199,7 @@ def compare_arms(
     arms = [str(v) for v in table[variant]]
     if control is None:
         if not arms:
-            raise DataValidationError(
-                "no arm has any sent message", advice="check the funnel and variant column"
-            )
+            raise DataValidationError("no arm has any sent message", advice="check the funnel and variant column")
         control = arms[0]
     if control not in arms:
         raise DataValidationError(
@@ -311,9 +307,7 @@ def _variant_weights(variants: Mapping[str, float] | Sequence[str]) -> tuple[lis
     if len(set(names)) != len(names):
         raise ValueError(f"variant names repeat: {names}")
     if np.any(~np.isfinite(weights)) or np.any(weights < 0) or weights.sum() <= 0:
-        raise ValueError(
-            f"proportions must be non-negative numbers with a positive sum, got {weights.tolist()}"
-        )
+        raise ValueError(f"proportions must be non-negative numbers with a positive sum, got {weights.tolist()}")
     return names, weights / weights.sum()
 
 

@@ -221,9 +221,7 @@ def latency(
     work = work.loc[work[column].notna()]
     ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
-    groups = (
-        [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
-    )
+    groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
     lows, highs = [], []
     for i, (name, values) in enumerate(groups):
         v = values.to_numpy(dtype=float)
