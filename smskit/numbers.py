@@ -24,13 +24,11 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
-from phonenumbers.phonenumberutil import (
-    COUNTRY_CODE_TO_REGION_CODE,
-    REGION_CODE_FOR_NON_GEO_ENTITY,
-    ValidationResult,
-)
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, ValidationResult
 
 __all__ = ["normalize_numbers", "normalize_one"]
+
+REGION_CODE_FOR_NON_GEO_ENTITY = "001"
 
 _E164_SHAPE = r"\+[1-9]\d{6,14}"
 _SEPARATORS = r"[\s\-().\u00a0\u2010-\u2015/]"
@@ -160,7 +158,8 @@ def _fast_e164(numbers: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         hit = cc.isna() & prefix.isin(_CC_STRINGS)
         cc = cc.mask(hit, prefix)
     positions = pd.Series(np.arange(n), index=numbers.index)
-    for code, idx in positions.groupby(cc.to_numpy(dtype=object, na_value=None), dropna=True).groups.items():
+    keys = cc.astype(object).where(cc.notna(), None)
+    for code, idx in positions.groupby(keys, dropna=True).groups.items():
         rules = _code_rules(_CC_STRINGS[str(code)])
         if rules is None:
             continue
@@ -244,7 +243,7 @@ def normalize_numbers(series: pd.Series, *, default_region: str | None = None) -
         region[where] = reg
         todo[where[decided]] = False
     for i in np.flatnonzero(todo):
-        e164[i], region[i], problem[i] = normalize_one(text.iat[i], region_arg)
+        e164[i], region[i], problem[i] = normalize_one(text.iat[int(i)], region_arg)
 
     return pd.DataFrame(
         {
