@@ -1,0 +1,439 @@
+"""Every status-report source → one frame with fixed columns and dtypes.
+
+Sources: a receiver store (``.sqlite``), a callback log (one urlencoded body or JSON object per line),
+a console "Send Details" export (CSV/XLSX), a DataFrame, or a list of these.
+
+The callback-log path is vectorized: lines that share a field order (nearly all of a platform's
+pushes do) are split by one compiled regular expression over the whole text, so no Python code
+runs per line; only fields holding ``%``/``+`` escapes are decoded value by value.
+
+Usage: ``reports = read_status_reports("callbacks.log")``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+
+from smskit.codes import categorize
+from smskit.errors import DataValidationError, ReportError
+from smskit.reports import REPORT_COLUMNS, WIRE_FIELDS, parse_report_body, split_urlencoded, unquote_field
+from smskit.store import is_report_store, read_store_frame
+
+__all__ = ["DEFAULT_EXPORT_MAPPING", "REPORT_DTYPES", "read_status_reports"]
+
+#: Default column names of a console "Send Details" export → report columns (pass ``mapping=`` for others).
+DEFAULT_EXPORT_MAPPING: dict[str, str] = {
+    "SMS ID": "sms_msg_id",
+    "Recipient Number": "to",
+    "Status Code": "status",
+    "Status Description": "status_desc",
+    "Status Update Time (UTC)": "update_time",
+    "Total Segments": "total",
+    "Segment No.": "sequence",
+    "Carrier Code": "org_code",
+    "Report Source": "source",
+    "Extend": "extend",
+}
+
+_TEXT = ("status_desc", "org_code", "source", "extend", "to")
+_REQUIRED = ("sms_msg_id", "status")
+_INPUTS = (
+    "sms_msg_id",
+    "status",
+    "status_desc",
+    "org_code",
+    "source",
+    "update_time",
+    "total",
+    "sequence",
+    "extend",
+    "to",
+)
+_MAX_PASSES = 16
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
+#: The dtype of each column of a report frame.
+REPORT_DTYPES: dict[str, Any] = {
+    "sms_msg_id": "str",
+    "status": "category",
+    "status_desc": "str",
+    "delivered": "bool",
+    "category": "category",
+    "org_code": "str",
+    "source": "str",
+    "update_time": _UTC,
+    "total": "int64",
+    "sequence": "int64",
+    "extend": "str",
+    "to": "str",
+}
+_SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
+_TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}
+Errors = Literal["raise", "skip"]
+
+
+def read_status_reports(
+    source: Any, *, mapping: Mapping[str, str] | None = None, errors: Errors = "raise"
+) -> pd.DataFrame:
+    """Read status reports from any source into one frame.
+
+    Parameters
+    ----------
+    source
+        A report store (``.sqlite``), a callback log (text: one urlencoded body or JSON object per
+        line, batches ``{"statusReportList": […]}`` too), a console export (``.csv``/``.xlsx``), a
+        DataFrame (report columns, wire names such as ``smsMsgId``, or export columns), or a list of these.
+    mapping
+        Export column → report column, e.g. ``{"Message ID": "sms_msg_id", "Result": "status"}``;
+        defaults to :data:`DEFAULT_EXPORT_MAPPING`. ``sms_msg_id`` and ``status`` are required.
+    errors
+        ``"raise"`` (default) refuses a source with malformed lines/rows, naming them; ``"skip"`` drops them.
+
+    Returns
+    -------
+    DataFrame with :data:`~smskit.reports.REPORT_COLUMNS` typed as :data:`REPORT_DTYPES`
+    (``update_time`` UTC, NaT when the platform built the report; ``category``/``delivered`` from
+    :func:`smskit.codes.categorize`). A DataFrame source keeps its index.
+    """
+    if errors not in ("raise", "skip"):
+        raise ValueError("errors must be 'raise' or 'skip'")
+    if isinstance(source, pd.DataFrame):
+        return _normalize(_frame_columns(source, mapping), what="row", errors=errors, table=True)
+    if isinstance(source, str | os.PathLike):
+        return _read_one(Path(source), mapping=mapping, errors=errors)
+    if isinstance(source, Sequence) and not isinstance(source, bytes):
+        frames = [read_status_reports(s, mapping=mapping, errors=errors) for s in source]
+        if not frames:
+            return _normalize(pd.DataFrame(columns=list(_INPUTS)), what="row", errors=errors)
+        raw = pd.concat([f.astype({"status": "str", "category": "str"}) for f in frames], ignore_index=True)
+        return _normalize(raw, what="row", errors=errors)
+    raise TypeError(f"cannot read status reports from a {type(source).__name__}; pass a path or a DataFrame")
+
+
+def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) -> pd.DataFrame:
+    if not path.exists():
+        raise ReportError(f"{path} does not exist", advice="check the path of the report source")
+    suffix = path.suffix.lower()
+    if suffix in _SQLITE_SUFFIXES or is_report_store(path):
+        raw = read_store_frame(path).drop(columns=["extra", "received_at"])
+        raw["update_time"] = raw["update_time"].replace("", None)
+        return _normalize(raw, what="row", errors=errors)
+    if suffix in _TABLE_SUFFIXES:
+        table = pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
+        return _normalize(_frame_columns(table, mapping, name=path.name), what="row", errors=errors, table=True)
+    return _normalize(_read_callback_log(path), what="line", errors=errors)
+
+
+# --- tables ---------------------------------------------------------------------------------------------
+
+
+def _frame_columns(frame: pd.DataFrame, mapping: Mapping[str, str] | None, *, name: str = "the frame") -> pd.DataFrame:
+    """Rename a frame's columns to report columns (report names, wire names, or an export mapping)."""
+    cols = set(frame.columns)
+    if mapping is None and set(_REQUIRED) <= cols:
+        return frame[[c for c in _INPUTS if c in cols]]
+    if mapping is None and {"smsMsgId", "status"} <= cols:
+        return frame[[c for c in WIRE_FIELDS if c in cols]].rename(columns=WIRE_FIELDS)
+    use = dict(DEFAULT_EXPORT_MAPPING if mapping is None else mapping)
+    unknown = sorted(set(use.values()) - set(_INPUTS))
+    if unknown:
+        raise ValueError(f"mapping targets {unknown} are not report columns; use some of {list(_INPUTS)}")
+    wanted = {target: col for col, target in use.items()}
+    missing = [wanted[t] for t in _REQUIRED if t not in wanted or wanted[t] not in cols]
+    if missing:
+        raise DataValidationError(
+            f"{name} lacks the column(s) {missing} needed for {list(_REQUIRED)}; it has {sorted(map(str, cols))}",
+            advice="pass mapping={'<export column>': 'sms_msg_id', '<export column>': 'status', …}",
+        )
+    present = {col: target for col, target in use.items() if col in cols}
+    return frame[list(present)].rename(columns=present)
+
+
+# --- callback logs --------------------------------------------------------------------------------------
+
+
+def _read_callback_log(path: Path) -> pd.DataFrame:
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ReportError(f"{path} is not UTF-8 text (byte {exc.start})", advice="pass a callback log") from exc
+    text = text.replace("\r\n", "\n").strip("\n")
+    if not text:
+        return pd.DataFrame(columns=list(_INPUTS))
+    if text.lstrip().startswith("{") or "\n{" in text or re.search(r"\n[ \t]+\{", text):
+        lines = np.array(text.split("\n"), dtype=object)
+        is_json = np.fromiter((ln.lstrip().startswith("{") for ln in lines), bool, len(lines))
+        numbers = np.arange(1, len(lines) + 1)
+        parts = []
+        if is_json.any():
+            parts.append(_json_lines(lines[is_json], numbers[is_json]))
+        if (~is_json).any():
+            parts.append(_urlencoded_lines("\n".join(lines[~is_json]), numbers[~is_json]))
+        return pd.concat(parts).sort_values("_line", kind="stable", ignore_index=True)
+    return _urlencoded_lines(text, np.arange(1, text.count("\n") + 2))
+
+
+def _urlencoded_lines(block: str, numbers: np.ndarray) -> pd.DataFrame:
+    """Vectorized split of urlencoded lines: one regex pass over the text per distinct field order."""
+    plus_is_blank = "+" in block
+    n = len(numbers)
+    cols: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in _INPUTS}
+    bad = np.zeros(n, dtype=bool)
+    pending = np.arange(n)
+    text = block
+    lines: np.ndarray | None = None
+    for _ in range(_MAX_PASSES):
+        keys, uniform = _common_signature(text)
+        if keys is None:
+            break
+        fields = "&".join(re.escape(k) + "=([^&\n]*)" for k in keys)
+        found = re.compile(f"^{fields}$", re.M).findall(text) if uniform else []
+        if uniform and len(found) == len(pending):  # every line has this field order
+            arr = np.array(found, dtype=object).reshape(len(found), len(keys))
+            hit = np.ones(len(found), dtype=bool)
+        else:  # keep one match per line (the `.*` branch) so rows stay aligned with lines
+            first = re.escape(keys[0])
+            rest = fields[len(first) :]
+            found = re.compile(f"^(?:({first}){rest}|.*)$", re.M).findall(text)
+            if len(found) != len(pending):
+                break
+            arr = np.array(found, dtype=object).reshape(len(found), len(keys) + 1)
+            hit = arr[:, 0] != ""
+            arr = arr[:, 1:]
+            if not hit.any():
+                break
+        rows = pending[hit]
+        names = [unquote_field(k) for k in keys]
+        if len(set(names)) != len(names):
+            bad[rows] = True
+        else:
+            for j, name in enumerate(names):
+                target = WIRE_FIELDS.get(name)
+                if target is None:
+                    continue
+                values, undecodable = _decode_column(arr[hit, j], plus_is_blank=plus_is_blank)
+                cols[target][rows] = values
+                bad[rows[undecodable]] = True
+        pending = pending[~hit]
+        if not len(pending):
+            break
+        if lines is None:
+            lines = np.array(block.split("\n"), dtype=object)
+        text = "\n".join(lines[pending])
+    if len(pending):  # many field orders, or odd lines: parse those one by one
+        if lines is None:
+            lines = np.array(block.split("\n"), dtype=object)
+        for i in pending:
+            try:
+                wire = parse_report_body(lines[i]).to_wire()
+            except ReportError:
+                bad[i] = True
+                continue
+            for name, target in WIRE_FIELDS.items():
+                cols[target][i] = wire.get(name)
+    blank = np.zeros(n, dtype=bool)
+    if bad.any():
+        lines = np.array(block.split("\n"), dtype=object) if lines is None else lines
+        blank[bad] = [not str(x).strip() for x in lines[bad]]
+    frame = pd.DataFrame(cols)
+    frame["_line"] = numbers
+    frame["_bad"] = bad & ~blank
+    return frame[~blank].reset_index(drop=True)
+
+
+def _common_signature(text: str, *, sample: int = 256) -> tuple[list[str] | None, bool]:
+    """Raw key names, in order, most common among the first lines; and whether those lines all share it."""
+    counts: dict[tuple[str, ...], int] = {}
+    for line in text.split("\n", sample)[:sample]:
+        try:
+            if not line.strip():
+                continue
+            split_urlencoded(line)
+        except ReportError:
+            continue
+        keys = tuple(part.partition("=")[0] for part in line.split("&") if part)
+        if "" not in line.split("&"):
+            counts[keys] = counts.get(keys, 0) + 1
+    if not counts:
+        return None, False
+    return list(max(counts, key=counts.__getitem__)), len(counts) == 1
+
+
+#: Escapes of characters that mean nothing to the splitter: replacing them over a column's joined
+#: text equals decoding each value (every '%' in urlencoded text starts an escape).
+_SAFE_ESCAPES = {"%3A": ":", "%2C": ",", "%2F": "/", "%40": "@", "%20": " ", "%2D": "-", "%5F": "_", "%2E": "."}
+
+
+def _decode_column(values: np.ndarray, *, plus_is_blank: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Decode only the values that hold escapes; returns (values, undecodable mask)."""
+    bad = np.zeros(len(values), dtype=bool)
+    joined = "\x00".join(values)
+    if "%" not in joined and not (plus_is_blank and "+" in joined):
+        return values, bad
+    if "%" in joined:
+        escapes = _SAFE_ESCAPES if plus_is_blank else {**_SAFE_ESCAPES, "%2B": "+"}
+        for esc, char in escapes.items():
+            for form in {esc, esc.lower()}:
+                if form in joined:
+                    joined = joined.replace(form, char)
+        values = np.array(joined.split("\x00"), dtype=object)
+        if "%" not in joined and not (plus_is_blank and "+" in joined):
+            return values, bad
+    out = values.copy()
+    for i, v in enumerate(values):
+        if "%" in v or (plus_is_blank and "+" in v):
+            try:
+                out[i] = unquote_field(v) if plus_is_blank else unquote(v, errors="strict")
+            except (ReportError, UnicodeDecodeError):
+                bad[i] = True
+    return out, bad
+
+
+def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
+    try:
+        frame = pd.read_json(
+            io.StringIO("\n".join(lines)), lines=True, dtype=False, convert_dates=False, keep_default_dates=False
+        )
+    except ValueError:
+        frame = None
+    if frame is None or len(frame) != len(lines):
+        import json
+
+        records: list[dict[str, Any]] = []
+        for line in lines:
+            try:
+                doc = json.loads(line)
+            except (ValueError, RecursionError):
+                doc = None
+            records.append(doc if isinstance(doc, dict) else {"_bad": True})
+        frame = pd.DataFrame.from_records(records)
+    frame.index = numbers
+    if "statusReportList" in frame.columns:
+        batches = frame["statusReportList"]
+        single = frame[batches.isna()].drop(columns="statusReportList")
+        items = batches.dropna().explode().dropna()
+        ok = items.map(lambda x: isinstance(x, dict))
+        exploded = pd.DataFrame.from_records(list(items[ok]), index=items.index[ok])
+        wrong = pd.DataFrame({"_bad": True}, index=items.index[~ok.astype(bool)])
+        frame = pd.concat([single, exploded, wrong])
+    frame = frame.rename(columns=WIRE_FIELDS)
+    out = pd.DataFrame(index=frame.index)
+    bad = frame["_bad"].fillna(False).astype(bool) if "_bad" in frame else pd.Series(False, index=frame.index)
+    for col in _INPUTS:
+        if col not in frame:
+            out[col] = None
+            continue
+        values = frame[col].astype(object)
+        kinds = values.map(lambda x: type(x).__name__)
+        bad |= ~kinds.isin(["str", "int", "NoneType", "float"]) | (
+            (kinds == "float") & values.map(lambda x: isinstance(x, float) and x == x)
+        )
+        out[col] = values.where(~kinds.isin(["int"]), values.astype(str)).where(kinds != "float", None)
+    out["_line"] = out.index
+    out["_bad"] = bad
+    return out.reset_index(drop=True)
+
+
+# --- normalization --------------------------------------------------------------------------------------
+
+
+def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Segment numbers from text/ints via their distinct values; (values, invalid mask); missing → 1."""
+    codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
+    conv = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce")
+    ok = conv.notna() & (conv % 1 == 0) & (conv >= 1) & (conv <= 255)
+    table = np.append(np.where(ok, conv.fillna(1), 1).astype(np.int64), 1)
+    valid = np.append(ok.to_numpy(), True)
+    take = np.where(codes < 0, len(uniques), codes)
+    return table[take], ~valid[take]
+
+
+def _to_time(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(col.dtype, pd.DatetimeTZDtype):
+        return col.dt.tz_convert("UTC").astype(_UTC), np.zeros(len(col), dtype=bool)
+    if pd.api.types.is_datetime64_dtype(col.dtype):
+        return col.dt.tz_localize("UTC").astype(_UTC), np.zeros(len(col), dtype=bool)
+    text = col.astype(object).where(col.notna() & (col.astype(object) != ""), None)
+    parsed = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        parsed = parsed.astype(_UTC)
+        parsed[retry] = pd.to_datetime(text[retry].astype(str), format="ISO8601", utc=True, errors="coerce")
+    parsed = parsed.astype(_UTC)
+    return parsed, (parsed.isna() & text.notna()).to_numpy()
+
+
+def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = False) -> pd.DataFrame:
+    n = len(raw)
+    index = raw.index if table else pd.RangeIndex(n)
+    where = raw["_line"].to_numpy() if "_line" in raw else np.arange(1, n + 1)
+    bad = raw["_bad"].to_numpy(dtype=bool).copy() if "_bad" in raw else np.zeros(n, dtype=bool)
+    col = {c: (raw[c] if c in raw else pd.Series([None] * n, index=raw.index, dtype=object)) for c in _INPUTS}
+    out: dict[str, Any] = {}
+    for name in _REQUIRED:
+        values = col[name].astype(object).to_numpy()
+        missing = pd.isna(values)
+        text = np.where(missing, "", values)
+        if not all(type(x) is str for x in text):
+            text = np.array([str(x) for x in text], dtype=object)
+        empty = text == ""
+        joined = "\x00".join(text)
+        if " " in joined or "\t" in joined or "\r" in joined:
+            empty |= np.fromiter((any(ch.isspace() for ch in x) for x in text), bool, len(text))
+        bad |= missing | empty
+        out[name] = text
+    total, bad_total = _to_int(col["total"])
+    sequence, bad_seq = _to_int(col["sequence"])
+    update_time, bad_time = _to_time(col["update_time"])
+    bad |= bad_total | bad_seq | bad_time | (sequence > total)
+    if bad.any() and errors == "raise":
+        shown = ", ".join(str(x) for x in where[bad][:10])
+        message = (
+            f"{int(bad.sum())} malformed status report {what}(s), e.g. {what} {shown}: each needs "
+            "smsMsgId and status without blanks, numeric total/sequence 1–255 and an ISO updateTime"
+        )
+        if table:
+            rows = raw.loc[bad].assign(problem="malformed status report")
+            raise DataValidationError(message, rows=rows, advice="fix those rows or pass errors='skip'")
+        raise ReportError(message, advice="fix those lines or pass errors='skip'")
+    status = pd.Series(out["status"], index=index, dtype="str")
+    cats = categorize(status, kind="report")
+    frame = pd.DataFrame(
+        {
+            "sms_msg_id": pd.Series(out["sms_msg_id"], index=index, dtype="str"),
+            "status": status.astype("category"),
+            "status_desc": _text_col(col["status_desc"], index),
+            "delivered": cats["delivered"].to_numpy(dtype=bool),
+            "category": cats["category"],
+            "org_code": _text_col(col["org_code"], index),
+            "source": _text_col(col["source"], index),
+            "update_time": update_time.set_axis(index),
+            "total": pd.Series(total, index=index, dtype="int64"),
+            "sequence": pd.Series(sequence, index=index, dtype="int64"),
+            "extend": _text_col(col["extend"], index),
+            "to": _text_col(col["to"], index),
+        },
+        index=index,
+    )
+    if bad.any():
+        frame = frame[~bad]
+        if not table:
+            frame = frame.reset_index(drop=True)
+    if len(frame):
+        frame["status"] = frame["status"].cat.remove_unused_categories()
+    return frame[list(REPORT_COLUMNS)]
+
+
+def _text_col(s: pd.Series, index: pd.Index) -> pd.Series:
+    values = s.astype(object).to_numpy()
+    result = pd.Series(values, index=index, dtype="str")
+    return result.where(result != "", None) if len(result) else result
