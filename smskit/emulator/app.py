@@ -10,6 +10,7 @@ server the app falls back to a response cut off after its headers.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -39,8 +40,23 @@ async def _read_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
+def _transport(send: Any) -> Any:
+    """uvicorn's transport behind ``send`` (``None`` under other servers)."""
+    return getattr(getattr(send, "__self__", None), "transport", None)
+
+
+def _no_delay(send: Any) -> None:
+    """Turn off Nagle on this connection: uvicorn writes a response's head and body separately, and
+    with Nagle on (asyncio leaves it on for sockets made without ``IPPROTO_TCP``) every answer waits
+    ~40 ms for the client's delayed ACK."""
+    transport = _transport(send)
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 async def _drop(scope: Scope, receive: Any, send: Any) -> None:
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    transport = _transport(send)
     if transport is not None:
         transport.close()
         # Let uvicorn see the connection lost before the app returns, so it writes nothing.
@@ -58,6 +74,7 @@ def build_app(state: EmulatorState) -> Any:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
+        _no_delay(send)
         request = Request(scope, receive)
         body = await _read_body(request)
         latency = state.latency_ms
@@ -75,9 +92,7 @@ def build_app(state: EmulatorState) -> Any:
             await _drop(scope, receive, send)
             return
         headers = {"connection": "close"} if body is None else None
-        response = Response(
-            reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers
-        )
+        response = Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)
         await response(scope, receive, send)
 
     return app

@@ -128,9 +128,7 @@ class Pusher:
 
     def _bodies(self, reports: list[Mapping[str, str]]) -> list[list[Mapping[str, str]]]:
         if self.batch:
-            return [
-                reports[i : i + MAX_REPORTS_PER_PUSH] for i in range(0, len(reports), MAX_REPORTS_PER_PUSH)
-            ]
+            return [reports[i : i + MAX_REPORTS_PER_PUSH] for i in range(0, len(reports), MAX_REPORTS_PER_PUSH)]
         return [[r] for r in reports]
 
     def _session(self) -> requests.Session:

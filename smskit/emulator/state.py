@@ -26,6 +26,7 @@ from smskit.emulator.push import Pusher
 __all__ = ["REQUEST_COLUMNS", "SENT_COLUMNS", "EmulatorState", "FaultKind", "Reply"]
 
 FaultKind = Literal["5xx", "ambiguous"]
+MAX_NONCES = 200_000
 
 SENT_COLUMNS = (
     "sms_msg_id",
@@ -113,7 +114,7 @@ class EmulatorState:
             self._outcome_rng = random.Random(None if seed is None else seed + 2)
             self._sent: list[dict[str, Any]] = []
             self._requests: list[dict[str, Any]] = []
-            self._nonces: set[tuple[str, str]] = set()
+            self._nonces: dict[tuple[str, str], None] = {}
             self._faults: deque[FaultKind] = deque()
             self._request_no = 0
             self._serial = 0
@@ -126,8 +127,11 @@ class EmulatorState:
             self._faults.extend([kind] * n)
 
     def _nonce_seen(self, key: str, nonce: str) -> bool:
+        """Record a WSSE nonce; the oldest are forgotten past :data:`MAX_NONCES` to bound memory."""
         seen = (key, nonce) in self._nonces
-        self._nonces.add((key, nonce))
+        self._nonces[(key, nonce)] = None
+        if len(self._nonces) > MAX_NONCES:
+            del self._nonces[next(iter(self._nonces))]
         return seen
 
     def _draw_fault(self) -> FaultKind | None:
@@ -244,9 +248,7 @@ class EmulatorState:
         msg_id: str,
         now: datetime,
     ) -> None:
-        outcome = logic.draw_outcome(
-            self._outcome_rng, delivery_rate=self.delivery_rate, failures=self.failures
-        )
+        outcome = logic.draw_outcome(self._outcome_rng, delivery_rate=self.delivery_rate, failures=self.failures)
         entry["n_accepted"] += 1
         self._sent.append(
             {
