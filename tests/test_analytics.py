@@ -150,17 +150,23 @@ def test_unknown_group_key_names_the_problem(funnel):
 
 
 def test_reports_frame_without_state_counts_every_row():
-    reports = pd.DataFrame(
+    from smskit.ingest import read_status_reports
+
+    bodies = pd.DataFrame(
         {
-            "sms_msg_id": ["a", "b", "c", "d"],
+            "smsMsgId": ["a", "b", "c", "d"],
             "status": ["DELIVRD", "UNDELIV", "DELIVRD", "MILIMIT"],
-            "delivered": [True, False, True, False],
+            "updateTime": ["2024-05-01T00:00:00Z", "2024-05-01T01:00:00Z", "2024-05-02T00:00:00Z", None],
         }
     )
+    reports = read_status_reports(bodies)
     assert analytics.delivery_rate(reports).loc[0, "rate"] == 0.5
     breakdown = analytics.failure_breakdown(reports)
     assert set(breakdown["code"]) == {"UNDELIV", "MILIMIT"}
     assert breakdown.set_index("code").loc["MILIMIT", "category"] == "rate_limited"
+    daily = analytics.rate_over_time(reports, on="update_time", freq="1D")
+    assert daily["sent"].tolist() == [2, 1]  # the report with no update time is left out
+    assert daily["delivered"].tolist() == [1, 1]
 
 
 def test_rate_over_time_bins_add_up(funnel):
