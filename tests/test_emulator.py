@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -510,3 +511,23 @@ def test_cli_prints_exports_and_serves(tmp_path):
         proc.stdout.close()  # type: ignore[union-attr]
         proc.stderr.close()  # type: ignore[union-attr]
     assert proc.returncode == 0
+
+
+def test_client_retries_a_5xx_and_sends_once(emulator):
+    emulator.fail_next(1)
+    client = emulator.client(rng=random.Random(0))
+    result = client.send([US], "bfccfa780ff5e8f11245b2dfbc82efae", ["123456"])
+    assert result.ok
+    assert result.attempts == 2
+    assert emulator.requests()["http_status"].tolist() == [503, 200]
+    assert emulator.sent()["to"].tolist() == [US]
+
+
+def test_client_sees_ambiguous_as_may_have_reached(emulator):
+    from smskit.errors import TransportError
+
+    emulator.fail_next(1, kind="ambiguous")
+    with pytest.raises(TransportError) as info:
+        emulator.client(max_retries=0).send([US], "bfccfa780ff5e8f11245b2dfbc82efae", ["123456"])
+    assert info.value.may_have_reached is True
+    assert emulator.sent()["to"].tolist() == [US]
