@@ -480,7 +480,7 @@ def test_session_fixture_is_reset(emulator_session):
 def test_cli_prints_exports_and_serves(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMSKIT_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smskit.emulator.cli", "--port", "0", "--app-key", "cli-key", "--seed", "1"],
+        [sys.executable, "-m", "smskit.cli", "emulator", "--port", "0", "--app-key", "cli-key", "--seed", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
