@@ -1,7 +1,7 @@
 """Benchmark: the emulator's cost per request against a bare ASGI app on the same loopback server.
 
-Baseline: a bare ASGI app answering ``{}`` on :class:`smskit._server.BackgroundServer`, with TCP_NODELAY
-(and without, to show the ~40 ms Nagle/delayed-ACK stall the emulator works around).
+Baseline: a bare ASGI app answering ``{}`` on :class:`smskit._server.BackgroundServer` (which sets
+TCP_NODELAY on its listening socket).
 Measured: signed 1-number and 500-number ``batchSendSms`` requests to the emulator (catalog from
 ``data/templates.csv``), one keep-alive session. Prints requests/s, numbers/s and the ratios.
 """
@@ -19,7 +19,6 @@ import requests
 
 from smskit._server import BackgroundServer
 from smskit.emulator import Emulator
-from smskit.emulator.app import _no_delay
 from smskit.signing import aksk_headers
 
 TEMPLATE = "bfccfa780ff5e8f11245b2dfbc82efae"
@@ -27,11 +26,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 async def bare_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    await _answer(receive, send)
-
-
-async def bare_nodelay_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    _no_delay(send)
     await _answer(receive, send)
 
 
@@ -63,7 +57,6 @@ def main() -> None:
     with (
         Emulator("data/templates.csv", seed=1) as emu,
         BackgroundServer(bare_app) as bare,
-        BackgroundServer(bare_nodelay_app) as fast,
     ):
 
         def sign(url: str, body: bytes) -> dict[str, str]:
@@ -73,12 +66,10 @@ def main() -> None:
 
         url = emu.base_url + "/sms/batchSendSms/v1"
         assert json.loads(session.post(url, data=body_for(1), headers=sign(url, body_for(1))).text)["code"] == "000000"
-        nagle = rate(session, bare.url + "/x", body_for(1), max(20, args.requests // 10), sign)
-        baseline = rate(session, fast.url + "/x", body_for(1), args.requests, sign)
+        baseline = rate(session, bare.url + "/x", body_for(1), args.requests, sign)
         one = rate(session, url, body_for(1), args.requests, sign)
         many = rate(session, url, body_for(500), max(20, args.requests // 10), sign)
-    print(f"bare ASGI app, Nagle on     : {nagle:8.0f} requests/s (BackgroundServer as it is)")
-    print(f"bare ASGI app, TCP_NODELAY  : {baseline:8.0f} requests/s (baseline)")
+    print(f"bare ASGI app               : {baseline:8.0f} requests/s (baseline)")
     print(f"emulator, 1 number          : {one:8.0f} requests/s  ratio {one / baseline:.2f}")
     print(f"emulator, 500 numbers       : {many:8.0f} requests/s = {many * 500:,.0f} numbers/s")
 

@@ -27,6 +27,20 @@ def warn_if_public(host: str) -> str | None:
     return f"listening on {host}: reachable from other machines; bind 127.0.0.1 unless you mean it"
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with TCP_NODELAY (inherited by accepted connections on Linux).
+
+    Without it a response's head and body wait on the client's delayed ACK: ~40 ms a request.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock
+
+
 def _config(app: Any, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
     return uvicorn.Config(
         app,
@@ -69,11 +83,7 @@ class BackgroundServer:
     def start(self, *, timeout: float = 10.0) -> BackgroundServer:
         if self.running:
             return self
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._requested_port))
-        sock.listen(1024)
+        sock = _listen(self.host, self._requested_port)
         self._sock = sock
         self.port = sock.getsockname()[1]
         server = uvicorn.Server(_config(self.app, self.host, self.port))
@@ -114,11 +124,7 @@ class BackgroundServer:
 
 def serve_forever(app: Any, *, host: str = LOOPBACK, port: int = 0, on_ready: Any = None) -> None:
     """Serve ``app`` in the foreground until SIGINT/SIGTERM; ``on_ready(port)`` runs once it listens."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    sock = _listen(host, port)
     bound = sock.getsockname()[1]
     if on_ready is not None:
         on_ready(bound)

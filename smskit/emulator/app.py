@@ -10,7 +10,6 @@ server the app falls back to a response cut off after its headers.
 from __future__ import annotations
 
 import asyncio
-import socket
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -45,16 +44,6 @@ def _transport(send: Any) -> Any:
     return getattr(getattr(send, "__self__", None), "transport", None)
 
 
-def _no_delay(send: Any) -> None:
-    """Turn off Nagle on this connection: uvicorn writes a response's head and body separately, and
-    with Nagle on (asyncio leaves it on for sockets made without ``IPPROTO_TCP``) every answer waits
-    ~40 ms for the client's delayed ACK."""
-    transport = _transport(send)
-    sock = transport.get_extra_info("socket") if transport is not None else None
-    if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
 async def _drop(scope: Scope, receive: Any, send: Any) -> None:
     transport = _transport(send)
     if transport is not None:
@@ -74,7 +63,6 @@ def build_app(state: EmulatorState) -> Any:
     async def app(scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        _no_delay(send)
         request = Request(scope, receive)
         body = await _read_body(request)
         latency = state.latency_ms
