@@ -247,3 +247,32 @@ def test_importing_smskit_and_metrics_does_not_import_matplotlib():
         "assert 'matplotlib' not in sys.modules, 'matplotlib imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_metrics_on_a_real_delivery_funnel():
+    from smskit.funnel import delivery_funnel
+
+    t0 = pd.Timestamp("2024-05-01", tz="UTC")
+    results = pd.DataFrame(
+        {
+            "to": ["+6591234567", "+33612345678", "+8613800138000", "+4915112345678", "+16502530000"],
+            "template_id": "welcome",
+            "state": pd.Categorical(["accepted", "accepted", "rejected", "accepted", "invalid"], categories=STATES),
+            "sms_msg_id": ["m1", "m2", None, "m4", None],
+            "status": ["000000", "000000", "E200028", "000000", None],
+            "error": None,
+            "sent_at": t0,
+        },
+        index=[10, 11, 12, 13, 14],
+    )
+    reports = pd.DataFrame(
+        {"smsMsgId": ["m1", "m2"], "status": ["DELIVRD", "BLACK"], "updateTime": ["2024-05-01T00:00:30Z"] * 2}
+    )
+    funnel = delivery_funnel(results, reports)
+    assert analytics.delivery_rate(funnel)[["sent", "delivered"]].iloc[0].tolist() == [4, 1]
+    breakdown = analytics.failure_breakdown(funnel).set_index("code")
+    assert breakdown["count"].to_dict() == {"(no report)": 1, "BLACK": 1, "E200028": 1}
+    assert breakdown.loc["E200028", "category"] == "template"
+    assert analytics.funnel_counts(funnel)["count"].tolist() == [4, 3, 1]
+    assert analytics.latency_quantiles(funnel).loc[0, "p50"] == 30.0
+    assert analytics.delivery_rate(funnel, by="country")["country"].astype(str).tolist() == ["CN", "DE", "FR", "SG"]

@@ -164,6 +164,21 @@ def test_arm_templates_maps_each_variant_to_its_template(recipients):
     assert "problem" in info.value.rows.columns
 
 
+def test_plan_arms_plans_each_arm_with_its_template(data_dir):
+    from smskit.recipients import read_recipients
+
+    people = experiments.assign_variants(read_recipients(data_dir / "recipients.csv"), ["A", "B"], seed=9)
+    arms = {"A": "bfccfa780ff5e8f11245b2dfbc82efae", "B": "1084df3291afc97c2ee0c0af7c157be7"}
+    plan = experiments.plan_arms(
+        people, arms=arms, params=("code", "city"), templates=data_dir / "templates.csv", skip_invalid=True
+    )
+    planned = plan.recipients.join(people["variant"])
+    assert planned.index.equals(people.index)
+    for variant, template in arms.items():
+        assert (planned.loc[planned["variant"] == variant, "template_id"] == template).all()
+    assert (planned["state"] == "ready").sum() > 0.9 * len(people)
+
+
 def test_plan_arms_refuses_a_fixed_template(recipients):
     with pytest.raises(ValueError, match="template_id"):
         experiments.plan_arms(recipients.assign(variant="A"), arms={"A": "t"}, template_id="t")
