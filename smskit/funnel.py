@@ -175,7 +175,7 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
     fs = final_state(r)
     matched = fs.reindex(sent["sms_msg_id"].where(state != "rejected"))
     rejected = (state == "rejected").to_numpy()
-    final_status = matched["final_status"].astype(object).to_numpy()
+    final_status = matched["final_status"].astype(object).to_numpy(copy=True)
     final_status[rejected] = sent.loc[rejected, "status"].astype(object).to_numpy()
     status = pd.Series(final_status, index=sent.index, dtype=object).where(lambda s: s.notna(), None)
     cats = categorize(status, kind="report")["category"].astype(object)
@@ -183,7 +183,7 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
         cats[rejected] = categorize(status[rejected], kind="status")["category"].astype(object)
     unknown_left = ((state == "unknown") & sent["sms_msg_id"].isna()).to_numpy()
     cats[unknown_left] = "unknown"
-    reported_at = pd.Series(matched["reported_at"].to_numpy(), index=sent.index).astype(_UTC)
+    reported_at = matched["reported_at"].astype(_UTC).set_axis(sent.index)
     sent_at = pd.to_datetime(sent["sent_at"], utc=True) if "sent_at" in sent else pd.Series(pd.NaT, index=sent.index)
     sent["final_status"] = status.astype("category")
     sent["delivered"] = matched["delivered"].eq(True).to_numpy()

@@ -138,6 +138,8 @@ def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) 
 def _frame_columns(frame: pd.DataFrame, mapping: Mapping[str, str] | None, *, name: str = "the frame") -> pd.DataFrame:
     """Rename a frame's columns to report columns (report names, wire names, or an export mapping)."""
     cols = set(frame.columns)
+    if not cols and frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in _INPUTS}, index=frame.index)
     if mapping is None and set(_REQUIRED) <= cols:
         return frame[[c for c in _INPUTS if c in cols]]
     if mapping is None and {"smsMsgId", "status"} <= cols:
@@ -298,6 +300,24 @@ def _decode_column(values: np.ndarray, *, plus_is_blank: bool) -> tuple[np.ndarr
     return out, bad
 
 
+_BAD = object()
+
+
+def _json_text(value: Any) -> Any:
+    """A JSON scalar as report text: strings as they are, integers as digits, null/NaN as None."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return _BAD
+    if isinstance(value, int | np.integer):
+        return str(value)
+    if isinstance(value, float | np.floating):
+        if value != value:
+            return None
+        return str(int(value)) if float(value).is_integer() else _BAD
+    return _BAD
+
+
 def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
     try:
         frame = pd.read_json(
@@ -332,12 +352,10 @@ def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
         if col not in frame:
             out[col] = None
             continue
-        values = frame[col].astype(object)
-        kinds = values.map(lambda x: type(x).__name__)
-        bad |= ~kinds.isin(["str", "int", "NoneType", "float"]) | (
-            (kinds == "float") & values.map(lambda x: isinstance(x, float) and x == x)
-        )
-        out[col] = values.where(~kinds.isin(["int"]), values.astype(str)).where(kinds != "float", None)
+        values = frame[col].astype(object).map(_json_text)
+        wrong = values.map(lambda x: x is _BAD).astype(bool)
+        bad |= wrong
+        out[col] = values.where(~wrong, None)
     out["_line"] = out.index
     out["_bad"] = bad
     return out.reset_index(drop=True)
