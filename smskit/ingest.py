@@ -25,7 +25,15 @@ import pandas as pd
 
 from smskit.codes import categorize
 from smskit.errors import DataValidationError, ReportError
-from smskit.reports import REPORT_COLUMNS, WIRE_FIELDS, parse_report_body, split_urlencoded, unquote_field
+from smskit.reports import (
+    BLANK_OR_CONTROL,
+    REPORT_COLUMNS,
+    WIRE_FIELDS,
+    parse_report_body,
+    segment_number,
+    split_urlencoded,
+    unquote_field,
+)
 from smskit.store import is_report_store, read_store_frame
 
 __all__ = ["DEFAULT_EXPORT_MAPPING", "REPORT_DTYPES", "read_status_reports"]
@@ -320,9 +328,7 @@ def _json_text(value: Any) -> Any:
 
 def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
     try:
-        frame = pd.read_json(
-            io.StringIO("\n".join(lines)), lines=True, dtype=False, convert_dates=False, keep_default_dates=False
-        )
+        frame = pd.read_json(io.StringIO("\n".join(lines)), lines=True, dtype=False)
     except ValueError:
         frame = None
     if frame is None or len(frame) != len(lines):
@@ -365,12 +371,11 @@ def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
 
 
 def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Segment numbers from text/ints via their distinct values; (values, invalid mask); missing → 1."""
+    """Segment numbers via their distinct values (same rules as the line parser); (values, invalid mask)."""
     codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
-    conv = pd.to_numeric(pd.Series(uniques, dtype=object).astype(str).str.strip(), errors="coerce")
-    ok = conv.notna() & (conv % 1 == 0) & (conv >= 1) & (conv <= 255)
-    table = np.append(np.where(ok, conv.fillna(1), 1).astype(np.int64), 1)
-    valid = np.append(ok.to_numpy(), True)
+    numbers = [segment_number(_json_text(u)) for u in uniques]
+    table = np.array([1 if v is None else v for v in numbers] + [1], dtype=np.int64)
+    valid = np.array([v is not None for v in numbers] + [True], dtype=bool)
     take = np.where(codes < 0, len(uniques), codes)
     return table[take], ~valid[take]
 
@@ -404,9 +409,8 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
         if not all(type(x) is str for x in text):
             text = np.array([str(x) for x in text], dtype=object)
         empty = text == ""
-        joined = "\x00".join(text)
-        if " " in joined or "\t" in joined or "\r" in joined:
-            empty |= np.fromiter((any(ch.isspace() for ch in x) for x in text), bool, len(text))
+        if BLANK_OR_CONTROL.search("".join(text)):
+            empty |= np.fromiter((BLANK_OR_CONTROL.search(x) is not None for x in text), bool, len(text))
         bad |= missing | empty
         out[name] = text
     total, bad_total = _to_int(col["total"])

@@ -72,7 +72,9 @@ WIRE_FIELDS: dict[str, str] = {
 MAX_BATCH = 50
 UPDATE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ERR = "the body is not a status report"
-_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f]{1,256}$")
+_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+#: What an id or status may not contain.
+BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 _MAX_SEGMENTS = 255
 
 
@@ -139,6 +141,15 @@ def _text(name: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ReportError(f"field {name!r} has a {type(value).__name__}, expected text", advice=_ERR)
     return str(value)
+
+
+def segment_number(value: str | None) -> int | None:
+    """``"2"`` → 2; missing/empty → 1; anything but ASCII digits 1–255 → None."""
+    if value is None or value == "":
+        return 1
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= _MAX_SEGMENTS:
+        return None
+    return int(value)
 
 
 def _count(name: str, value: str | None) -> int:
