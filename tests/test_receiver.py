@@ -204,3 +204,29 @@ def test_every_acknowledged_report_survives_kill_9(tmp_path: Path) -> None:
     final = read_store_frame(store)
     assert sent <= set(final["sms_msg_id"])
     assert BODY.split("smsMsgId=")[1].split("&")[0] in set(final["sms_msg_id"])
+
+
+@pytest.mark.parametrize("push_format", ["form", "batch"])
+def test_emulator_pushes_reach_the_receiver(tmp_path: Path, push_format: str) -> None:
+    from smskit.emulator import Emulator
+
+    ak, sk = "emu-push-ak", "emu-push-sk"
+    numbers = [f"+861380000{n:04d}" for n in range(40)]
+    with (
+        CallbackReceiver(tmp_path / "r.sqlite", token="tok-123", push_ak=ak, push_sk=sk) as rx,
+        Emulator(push_format=push_format, push_ak=ak, push_sk=sk, delivery_rate=0.8, seed=7) as emu,
+    ):
+        result = emu.client().send(numbers, "tpl-1", ["1234"], status_callback=rx.url, extend="camp:1")
+        sent = result.to_frame()
+        accepted = set(sent.loc[sent["status"] == "000000", "sms_msg_id"])
+        assert len(accepted) >= 30
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            reports = rx.reports()
+            if accepted <= set(reports["sms_msg_id"]):
+                break
+            time.sleep(0.1)
+    assert accepted <= set(reports["sms_msg_id"])
+    assert set(reports["extend"]) == {"camp:1"}
+    assert set(reports["to"]) <= set(numbers)
+    assert 0 < reports["delivered"].mean() < 1
