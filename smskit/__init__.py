@@ -35,6 +35,17 @@ _EXPORTS: dict[str, str] = {
     "Client": "client",
     "SendResult": "client",
     "SmsItem": "client",
+    # campaigns
+    "read_recipients": "recipients",
+    "load_templates": "templates",
+    "plan_campaign": "plan",
+    "CampaignPlan": "plan",
+    "send_campaign": "campaign",
+    "Ledger": "ledger",
+    # status reports
+    "read_status_reports": "ingest",
+    "delivery_funnel": "funnel",
+    "CallbackReceiver": "receiver",
     # emulator
     "Emulator": "emulator",
 }
@@ -42,10 +53,13 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "CallbackReceiver",
+    "CampaignPlan",
     "Client",
     "ConfigError",
     "DataValidationError",
     "Emulator",
+    "Ledger",
     "LedgerError",
     "PermissionDeniedError",
     "QuotaError",
@@ -59,9 +73,16 @@ __all__ = [
     "TemplateError",
     "TransportError",
     "__version__",
+    "delivery_funnel",
+    "load_templates",
+    "plan_campaign",
+    "read_recipients",
+    "read_status_reports",
+    "send_campaign",
 ]
 
 if TYPE_CHECKING:
+    from .campaign import send_campaign
     from .client import Client, SendResult, SmsItem
     from .config import Settings
     from .emulator import Emulator
@@ -80,6 +101,13 @@ if TYPE_CHECKING:
         TemplateError,
         TransportError,
     )
+    from .funnel import delivery_funnel
+    from .ingest import read_status_reports
+    from .ledger import Ledger
+    from .plan import CampaignPlan, plan_campaign
+    from .receiver import CallbackReceiver
+    from .recipients import read_recipients
+    from .templates import load_templates
 
 
 def __getattr__(name: str) -> Any:

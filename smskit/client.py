@@ -317,9 +317,7 @@ class Client:
         """Several templates/parameter sets in one call (``POST /sms/batchSendDiffSms/v1``)."""
         batch = [SmsItem.coerce(item) for item in items]
         if not batch:
-            raise DataValidationError(
-                "send_batch needs at least one item", advice="pass SmsItem(...) objects"
-            )
+            raise DataValidationError("send_batch needs at least one item", advice="pass SmsItem(...) objects")
         if len(batch) > limits.MAX_ITEMS:
             raise DataValidationError(
                 f"{len(batch)} items in one call; smskit sends at most {limits.MAX_ITEMS}",
@@ -360,9 +358,7 @@ class Client:
             )
         return value
 
-    def _common(
-        self, *, signature: str | None, status_callback: str | None, extend: str | None
-    ) -> dict[str, str]:
+    def _common(self, *, signature: str | None, status_callback: str | None, extend: str | None) -> dict[str, str]:
         callback = status_callback or self.settings.status_callback
         limits.check_status_callback(callback)
         limits.check_extend(extend)
@@ -419,9 +415,7 @@ class Client:
                 code = result.code
                 retryable = code not in {SUCCESS, PARTIAL} and codes.lookup(code, kind="request").retryable
                 if not retryable or attempt >= self.max_retries:
-                    log.debug(
-                        "%s -> %s %s (%d numbers)", api, response.status_code, code, len(result.results)
-                    )
+                    log.debug("%s -> %s %s (%d numbers)", api, response.status_code, code, len(result.results))
                     return result
             elif attempt >= self.max_retries or not should_retry(response.status_code, None, True):
                 raise result
@@ -434,9 +428,7 @@ class Client:
         time.sleep(delay)
 
     @staticmethod
-    def _result(
-        response: requests.Response, *, api: str, attempts: int, started: float
-    ) -> SendResult | SmsKitErrorT:
+    def _result(response: requests.Response, *, api: str, attempts: int, started: float) -> SendResult | SmsKitErrorT:
         status = response.status_code
         try:
             payload = response.json()

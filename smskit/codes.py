@@ -124,8 +124,7 @@ class CodeInfo:
 _CONSOLE = "look the code up in the console's Send Details or contact Huawei Cloud support"
 _SUPPORT = "record the smsMsgId and contact Huawei Cloud support; nothing was charged"
 _WSSE = (
-    'send exactly \'WSSE realm="SDP",profile="UsernameToken",type="Appkey"\' in Authorization '
-    "(or use auth='aksk')"
+    'send exactly \'WSSE realm="SDP",profile="UsernameToken",type="Appkey"\' in Authorization (or use auth=\'aksk\')'
 )
 _XWSSE = (
     "send a complete X-WSSE header: UsernameToken Username, PasswordDigest, Nonce and Created "
@@ -140,15 +139,11 @@ def _req(
     return CodeInfo(code, "request", meaning, category, False, advice, retry, http)
 
 
-def _st(
-    code: str, meaning: str, category: str, advice: str, *, billed: bool = False, retry: bool = False
-) -> CodeInfo:
+def _st(code: str, meaning: str, category: str, advice: str, *, billed: bool = False, retry: bool = False) -> CodeInfo:
     return CodeInfo(code, "status", meaning, category, billed, advice, retry)
 
 
-def _rep(
-    code: str, meaning: str, category: str, advice: str, *, billed: bool = True, retry: bool = False
-) -> CodeInfo:
+def _rep(code: str, meaning: str, category: str, advice: str, *, billed: bool = True, retry: bool = False) -> CodeInfo:
     return CodeInfo(code, "report", meaning, category, billed, advice, retry)
 
 
@@ -675,9 +670,7 @@ _ERROR_CLASS: dict[str, type[ApiError]] = {
 }
 
 
-def error_for(
-    code: str, description: str = "", *, http_status: int | None = None, response: Any = None
-) -> ApiError:
+def error_for(code: str, description: str = "", *, http_status: int | None = None, response: Any = None) -> ApiError:
     """Build the :mod:`smskit.errors` exception for a platform error ``code``, with the catalog's advice.
 
     Usage: ``raise error_for(body["code"], body.get("description", ""), http_status=r.status_code)``.

@@ -104,9 +104,7 @@ class Settings:
         """Arguments (``overrides`` not ``None``) > ``environ`` (default ``os.environ``) > ``dotenv`` file."""
         unknown = set(overrides) - set(ENV_VARS)
         if unknown:
-            raise ConfigError(
-                f"unknown setting(s): {', '.join(sorted(unknown))}", advice=f"use {sorted(ENV_VARS)}"
-            )
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}", advice=f"use {sorted(ENV_VARS)}")
         env = os.environ if environ is None else environ
         file_values: Mapping[str, str | None] = {}
         if dotenv is not None and Path(dotenv).is_file():

@@ -16,6 +16,8 @@
     │   └── ServerError              HTTP 5xx/429 that carried no error code
     └── ReportError                  a status-report body that cannot be parsed
 
+    SmsKitWarning (UserWarning)      something the user should know, e.g. a campaign left rows unsent
+
 ``ApiError`` carries ``code``, ``description``, ``http_status`` and the catalog's ``advice``.
 """
 
@@ -38,6 +40,7 @@ __all__ = [
     "RequestError",
     "ServerError",
     "SmsKitError",
+    "SmsKitWarning",
     "TemplateError",
     "TransportError",
 ]
@@ -139,3 +142,7 @@ class ServerError(TransportError):
 
 class ReportError(SmsKitError):
     """A status-report body could not be parsed."""
+
+
+class SmsKitWarning(UserWarning):
+    """Base of smskit's warnings: the work went on, but a person should look."""

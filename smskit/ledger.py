@@ -99,7 +99,7 @@ class Ledger:
             try:
                 for sql, params, many in statements:
                     if many:
-                        self._db.executemany(sql, params)  # type: ignore[arg-type]
+                        self._db.executemany(sql, params)
                     else:
                         self._db.execute(sql, params)  # type: ignore[arg-type]
             except BaseException:

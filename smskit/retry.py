@@ -13,9 +13,7 @@ import random
 __all__ = ["backoff", "should_retry"]
 
 
-def should_retry(
-    status: int | None, error: str | None, written: bool, *, retryable_code: bool = False
-) -> bool:
+def should_retry(status: int | None, error: str | None, written: bool, *, retryable_code: bool = False) -> bool:
     """Whether a failed attempt may be repeated without risk of a duplicate message.
 
     ``status`` is the HTTP status (``None`` without an answer), ``error`` the platform code if the

@@ -75,9 +75,7 @@ def _canonical_query(query: str) -> str:
     return "&".join(f"{k}={v}" for k, v in sorted(pairs))
 
 
-def canonical_request(
-    method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
-) -> tuple[str, str]:
+def canonical_request(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
     """Return ``(canonical_request, signed_headers)`` for SDK-HMAC-SHA256.
 
     Every header given is signed (lower-cased, sorted). The payload hash is the
@@ -109,9 +107,7 @@ def _signature(secret: str, string_to_sign: str) -> str:
     return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
 
 
-def aksk_authorization(
-    method: str, url: str, headers: Mapping[str, str], body: bytes, *, key: str, secret: str
-) -> str:
+def aksk_authorization(method: str, url: str, headers: Mapping[str, str], body: bytes, *, key: str, secret: str) -> str:
     """The ``Authorization`` value for a request whose ``headers`` (incl. ``X-Sdk-Date``) are final.
 
     ``headers`` must hold exactly the headers that will be signed, ``host`` included.
@@ -229,15 +225,11 @@ def wsse_digest(nonce: str, created: str, secret: str, *, digest: WsseDigest = "
     return base64.b64encode(raw).decode()
 
 
-def wsse_header(
-    key: str, secret: str, *, nonce: str, created: datetime | str, digest: WsseDigest = "hex"
-) -> str:
+def wsse_header(key: str, secret: str, *, nonce: str, created: datetime | str, digest: WsseDigest = "hex") -> str:
     """The ``X-WSSE`` value: ``UsernameToken Username="…",PasswordDigest="…",Nonce="…",Created="…"``."""
     created_text = _created_text(created)
     password = wsse_digest(nonce, created_text, secret, digest=digest)
-    return (
-        f'UsernameToken Username="{key}",PasswordDigest="{password}",Nonce="{nonce}",Created="{created_text}"'
-    )
+    return f'UsernameToken Username="{key}",PasswordDigest="{password}",Nonce="{nonce}",Created="{created_text}"'
 
 
 def wsse_headers(
