@@ -47,9 +47,11 @@ __all__ = [
     "preview_html",
     "preview_message",
     "preview_row",
+    "problem_rows",
     "row_labels",
     "send_summary",
     "template_label",
+    "time_bin",
 ]
 
 # ---------------------------------------------------------------------------------------------- pure parts
@@ -290,6 +292,12 @@ def frame_html(frame: pd.DataFrame, *, max_rows: int = 20, caption: str = "") ->
     return f'<div class="smskit-table" style="max-height:320px;overflow:auto">{cap}{table}{more}</div>'
 
 
+def problem_rows(problems: pd.DataFrame, recipients: pd.DataFrame, *, columns: Sequence[str]) -> pd.DataFrame:
+    """The plan's problem rows next to the recipients' own ``columns`` (as typed), so a reader can find them."""
+    keep = [c for c in dict.fromkeys(columns) if c in recipients.columns]
+    return recipients.loc[problems.index, keep].join(problems[["state", "problem"]])
+
+
 def state_counts(results: pd.DataFrame) -> pd.Series:
     """Rows per result state (every category, zeros included) from a ``send_campaign`` frame."""
     return results["state"].value_counts(sort=False)
@@ -338,6 +346,19 @@ def counts_html(counts: pd.Series) -> str:
         for k, v in counts.items()
     )
     return f'<div class="smskit-counts">{tiles}</div>'
+
+
+_BINS = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
+
+
+def time_bin(times: pd.Series, *, target: int = 30) -> str:
+    """The smallest of 1 s … 1 day that covers the span of ``times`` in at most ``target`` bins."""
+    t = pd.to_datetime(times, utc=True).dropna()
+    span = (t.max() - t.min()).total_seconds() if len(t) else 0.0
+    for freq in _BINS:
+        if span / pd.Timedelta(freq).total_seconds() <= target:
+            return freq
+    return _BINS[-1]
 
 
 def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7, 3.2), dpi: int = 90) -> bytes:
@@ -654,11 +675,12 @@ class Composer:
 
         self._invalidate()
         self.status.value = ""
-        columns = self.param_columns
-        if any(c is None for c in columns):
-            missing = [f"${{{v}}}" for v, c in zip(self.selected_template.variables, columns, strict=True) if c is None]
+        chosen = self.param_columns
+        if any(c is None for c in chosen):
+            missing = [f"${{{v}}}" for v, c in zip(self.selected_template.variables, chosen, strict=True) if c is None]
             self.plan_summary.value = _note_html(f"Choose a column for {', '.join(missing)} first.", color="#b00020")
             return None
+        columns = [str(c) for c in chosen]
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -683,8 +705,9 @@ class Composer:
         )
         problems = plan.problems
         if len(problems):
+            shown = problem_rows(problems, self.recipients, columns=[self.to.value, *columns])
             self.problems.value = frame_html(
-                problems,
+                shown,
                 caption=f"{len(problems):,} row(s) will not be sent — fix them in your file, or leave them out",
             )
         else:
@@ -787,6 +810,7 @@ class Dashboard:
         self.results = results
         self.frame: pd.DataFrame | None = None
         self.refreshes = 0
+        self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -856,8 +880,9 @@ class Dashboard:
                 caption = f"Campaign of {len(frame):,} recipients, {len(reports):,} status report(s) so far."
             else:
                 frame = reports
+                freq = time_bin(frame["update_time"]) if "update_time" in frame.columns else "1min"
                 draws = [
-                    (lambda ax: plots.delivery_rate(frame, by="country", ax=ax), (7, 3.0)),
+                    (lambda ax: plots.delivery_over_time(frame, on="update_time", freq=freq, ax=ax), (7, 3.0)),
                     (lambda ax: plots.failure_reasons(frame, ax=ax), (8, 3.2)),
                 ]
                 caption = f"{len(reports):,} status report(s) so far."
@@ -888,11 +913,11 @@ class Dashboard:
             while not self._stop.wait(interval):
                 try:
                     self.refresh()
-                except Exception as exc:  # keep the notebook informed instead of dying silently
-                    self.state.value = _error_html(exc)
-                    self._stop.set()
-            self.state.value = _note_html("stopped", color="#666")
-            self.stop_button.disabled = True
+                except Exception as exc:  # shown in the widget: a background thread has no cell to fail in
+                    self.error = exc
+                    self.state.value = "stopped after an error: " + _error_html(exc)
+                    self.stop_button.disabled = True
+                    return
 
         self._thread = threading.Thread(target=loop, name="smskit-dashboard", daemon=True)
         self.stop_button.disabled = False
