@@ -196,7 +196,7 @@ _SCIENCE = "stored in scientific notation (digits are lost): format the phone co
 
 def _clean(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Distinct raw values → (cleaned text, problem ("" where none), E.164-shaped mask)."""
-    floats = values.map(type).isin([float, np.float64]).to_numpy()
+    floats = np.fromiter((isinstance(v, float) for v in values), dtype=bool, count=len(values))
     text = values.astype(str).str.strip()
     shaped = text.str.fullmatch(_E164_SHAPE).to_numpy(dtype=bool) & ~floats
     problem = np.full(len(values), "", dtype=object)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
+import itertools
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -79,6 +79,7 @@ class CampaignPlan:
     _item_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     _item_request: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     _item_api: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    _combo_key: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))  # per row, canonical
 
     # ------------------------------------------------------------------ derived views
 
@@ -103,7 +104,6 @@ class CampaignPlan:
         to_sorted = rec["to"].to_numpy(dtype=object)[order]
         labels_sorted = rec.index.to_numpy()[order]
         segs = rec["segments"].to_numpy(dtype=np.float64, na_value=0)[order]
-        cuts = bounds[1:-1]
         first = order[starts] if len(starts) else np.empty(0, dtype=np.int64)
         return pd.DataFrame(
             {
@@ -115,9 +115,9 @@ class CampaignPlan:
                 "params": rec["params"].to_numpy(dtype=object)[first],
                 "n_numbers": np.diff(bounds),
                 "segments": np.add.reduceat(segs, starts).astype(np.int64) if len(starts) else [],
-                "to": [a.tolist() for a in np.split(to_sorted, cuts)] if len(starts) else [],
-                "rows": [a.tolist() for a in np.split(labels_sorted, cuts)] if len(starts) else [],
-                "positions": [a.tolist() for a in np.split(order, cuts)] if len(starts) else [],
+                "to": _split_lists(to_sorted, bounds),
+                "rows": _split_lists(labels_sorted, bounds),
+                "positions": _split_lists(order, bounds),
             }
         )
 
@@ -164,8 +164,7 @@ class CampaignPlan:
         rec = self.recipients
         order = self._order
         item_of = np.repeat(np.arange(len(self._item_bounds) - 1), np.diff(self._item_bounds))
-        combo = rec["template_id"].astype(object) + _SEP + rec["signature"].fillna("").astype(object)
-        combo = combo + _SEP + rec["params"].map(lambda p: json.dumps(list(p), ensure_ascii=False))
+        combo = self._combo_key
         lines = (
             pd.Series(self._item_request[item_of].astype(str), dtype=object)
             + _SEP
@@ -173,7 +172,7 @@ class CampaignPlan:
             + _SEP
             + pd.Series(rec["to"].to_numpy(dtype=object)[order], dtype=object)
             + _SEP
-            + pd.Series(combo.to_numpy(dtype=object)[order], dtype=object)
+            + pd.Series(combo[order], dtype=object)
         )
         digest = hashlib.sha256(f"smskit-plan-v1{_SEP}{self.sender or ''}\n".encode())
         digest.update("\n".join(lines.tolist()).encode())
@@ -282,6 +281,8 @@ def plan_campaign(
     combo = pd.factorize(key)[0]
     first = np.unique(combo, return_index=True)[1] if n else np.empty(0, dtype=np.int64)
     u = _check_combos(tids[first], pframe.iloc[first].reset_index(drop=True), catalog, signature, len(cols))
+    # canonical text of what a combination sends (params must not contain \x1f, the separator)
+    u["key"] = pd.Series(u["signature"], dtype=object).fillna("").to_numpy(dtype=object) + _SEP + key[first]
 
     # per row
     e164 = numbers["e164"]
@@ -340,6 +341,7 @@ def plan_campaign(
         _item_bounds=bounds,
         _item_request=item_request,
         _item_api=item_api,
+        _combo_key=u["key"][combo] if n else np.empty(0, dtype=object),
     )
 
 
@@ -501,6 +503,15 @@ def _group_calls(
     diff_pos = np.flatnonzero(~single)
     request[diff_pos] = len(single_pos) + _pack(sizes[diff_pos])
     return order, bounds, request, api
+
+
+def _split_lists(values: np.ndarray, bounds: np.ndarray) -> list[list[Any]]:
+    """``values`` cut at ``bounds`` into Python lists (one per item)."""
+    if len(bounds) < 2:
+        return []
+    flat = values.tolist()
+    edges = bounds.tolist()
+    return [flat[a:b] for a, b in itertools.pairwise(edges)]
 
 
 def _pack(sizes: np.ndarray) -> np.ndarray:

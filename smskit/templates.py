@@ -77,6 +77,7 @@ _GSM7_SET = frozenset(GSM7_BASIC + GSM7_EXTENSION)
 _EXT_SET = frozenset(GSM7_EXTENSION)
 _GSM7_RE = "[" + re.escape(GSM7_BASIC + GSM7_EXTENSION) + "]*"
 _EXT_RE = "[" + re.escape(GSM7_EXTENSION) + "]"
+_BASIC_RE = "[" + re.escape(GSM7_BASIC) + "]*"
 _ASTRAL_RE = "[\U00010000-\U0010ffff]"
 
 _VAR_RE = re.compile(r"\$\{([^{}]*)\}")
@@ -189,8 +190,7 @@ class Template:
             )
         if self.kind == "verification" and len(variables) != 1:
             raise DataValidationError(
-                f"verification template {self.template_id!r} has {len(variables)} variables; "
-                "it needs exactly 1",
+                f"verification template {self.template_id!r} has {len(variables)} variables; it needs exactly 1",
                 advice="use kind 'notification' or keep one variable",
             )
         object.__setattr__(self, "variables", variables)
@@ -230,9 +230,7 @@ class TemplateCatalog(Mapping[str, Template]):
         try:
             return self._by_id[template_id]
         except KeyError:
-            raise KeyError(
-                f"unknown template_id {template_id!r}; known: {sorted(self._by_id)[:10]}"
-            ) from None
+            raise KeyError(f"unknown template_id {template_id!r}; known: {sorted(self._by_id)[:10]}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._by_id)
@@ -279,9 +277,7 @@ def load_templates(source: str | os.PathLike[str] | pd.DataFrame | io.IOBase) ->
     for i, rec in enumerate(records):
         missing = [c for c in _REQUIRED_COLUMNS if not str(rec.get(c) or "").strip()]
         if missing:
-            problems.append(
-                {"row": i, "template_id": rec.get("template_id"), "problem": f"missing {missing}"}
-            )
+            problems.append({"row": i, "template_id": rec.get("template_id"), "problem": f"missing {missing}"})
             continue
         try:
             templates.append(
@@ -332,15 +328,11 @@ def _parse_template_text(text: str, *, json_first: bool) -> list[dict[str, Any]]
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise DataValidationError(
-                f"template JSON is malformed: {exc}", advice="fix the JSON or use CSV"
-            ) from exc
+            raise DataValidationError(f"template JSON is malformed: {exc}", advice="fix the JSON or use CSV") from exc
         if isinstance(data, dict):
             data = data.get("templates", [data])
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise DataValidationError(
-                "template JSON must be a list of objects", advice='write [{"template_id": …}, …]'
-            )
+            raise DataValidationError("template JSON must be a list of objects", advice='write [{"template_id": …}, …]')
         return data
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in _REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
@@ -364,9 +356,7 @@ def validate_params(template: Template, params: Sequence[str], *, signature: str
     problems: list[str] = []
     variables = template.variables
     if len(params) != len(variables):
-        problems.append(
-            f"template {template.template_id} has {len(variables)} variable(s), got {len(params)} param(s)"
-        )
+        problems.append(f"template {template.template_id} has {len(variables)} variable(s), got {len(params)} param(s)")
         return problems
     for i, (name, value) in enumerate(zip(variables, params, strict=True), start=1):
         if not isinstance(value, str):
@@ -379,9 +369,7 @@ def validate_params(template: Template, params: Sequence[str], *, signature: str
         if rule.compiled.fullmatch(value) is None:
             problems.append(f"variable {i} ${{{name}}}: must be {rule.describe}, got {len(value)} chars")
         if template.kind == "verification" and len(value) > MAX_VERIFICATION_CHARS:
-            problems.append(
-                f"variable {i} ${{{name}}}: a verification code is at most {MAX_VERIFICATION_CHARS} chars"
-            )
+            problems.append(f"variable {i} ${{{name}}}: a verification code is at most {MAX_VERIFICATION_CHARS} chars")
     if template.region == "mainland" and not _signature_for(template, signature):
         problems.append(f"mainland template {template.template_id} needs a signature")
     if not problems:
@@ -399,23 +387,17 @@ def _rendered_length(template: Template, params: Sequence[str], signature: str |
     )
 
 
-def invalid_params_mask(
-    template: Template, params: pd.DataFrame, *, signature: str | None = None
-) -> pd.Series:
+def invalid_params_mask(template: Template, params: pd.DataFrame, *, signature: str | None = None) -> pd.Series:
     """Vectorized ``bool(validate_params(...))`` over a frame whose columns are the params in order.
 
     Same index as ``params``; ``True`` where the row has a problem. Call ``validate_params`` on the
     (few) flagged rows for the messages.
     """
     n_vars = len(template.variables)
-    if params.shape[1] != n_vars or (
-        template.region == "mainland" and not _signature_for(template, signature)
-    ):
+    if params.shape[1] != n_vars or (template.region == "mainland" and not _signature_for(template, signature)):
         return pd.Series(True, index=params.index, dtype=bool)
     bad = np.zeros(len(params), dtype=bool)
-    total = np.full(
-        len(params), len(_prefix(template, signature)) + sum(len(s) for s in _literals(template.content))
-    )
+    total = np.full(len(params), len(_prefix(template, signature)) + sum(len(s) for s in _literals(template.content)))
     for j, name in enumerate(template.variables):
         col = params.iloc[:, j]
         is_str = (
@@ -426,8 +408,8 @@ def invalid_params_mask(
         text = col.where(is_str, "").astype(str)
         rule = _rule_for(name)
         length = text.str.len().to_numpy()
-        ok = text.str.fullmatch(rule.pattern, flags=re.DOTALL).to_numpy(dtype=bool, na_value=False)
-        ok = ok & (text.str.strip().str.len().to_numpy() > 0) & is_str
+        pattern = r"(?=.*\S)(?:" + rule.pattern + ")"  # not blank, and the rule
+        ok = text.str.fullmatch(pattern, flags=re.DOTALL).to_numpy(dtype=bool, na_value=False) & is_str
         if template.kind == "verification":
             ok = ok & (length <= MAX_VERIFICATION_CHARS)
         bad |= ~ok
@@ -462,8 +444,7 @@ def render_series(template: Template, params: pd.DataFrame, *, signature: str | 
     lits = _literals(template.content)
     if params.shape[1] != len(lits) - 1:
         raise DataValidationError(
-            f"template {template.template_id} has {len(lits) - 1} variable(s), "
-            f"got {params.shape[1]} column(s)",
+            f"template {template.template_id} has {len(lits) - 1} variable(s), got {params.shape[1]} column(s)",
             advice="pass one params column per variable, in order",
         )
     out = np.full(len(params), _prefix(template, signature) + lits[0], dtype=object)
@@ -505,9 +486,7 @@ def segments(text: str) -> int:
 def encoding_series(texts: pd.Series) -> pd.Series:
     """Vectorized ``encoding_of`` (same index, ``category`` dtype)."""
     gsm = texts.astype(str).str.fullmatch(_GSM7_RE, flags=re.DOTALL).to_numpy(dtype=bool, na_value=False)
-    return pd.Series(
-        pd.Categorical(np.where(gsm, "GSM-7", "UCS-2"), categories=["GSM-7", "UCS-2"]), index=texts.index
-    )
+    return pd.Series(pd.Categorical(np.where(gsm, "GSM-7", "UCS-2"), categories=["GSM-7", "UCS-2"]), index=texts.index)
 
 
 def segments_series(texts: pd.Series, *, encodings: pd.Series | None = None) -> pd.Series:
@@ -517,8 +496,11 @@ def segments_series(texts: pd.Series, *, encodings: pd.Series | None = None) -> 
     ucs2 = (enc == "UCS-2").to_numpy()
     length = texts.str.len().to_numpy(dtype=np.int64, copy=True)
     if (~ucs2).any():
-        ext = texts[~ucs2].str.count(_EXT_RE).to_numpy(dtype=np.int64)
-        length[~ucs2] += ext
+        gsm = np.flatnonzero(~ucs2)
+        basic_only = texts.iloc[gsm].str.fullmatch(_BASIC_RE, flags=re.DOTALL).to_numpy(dtype=bool)
+        with_ext = gsm[~basic_only]
+        if len(with_ext):
+            length[with_ext] += texts.iloc[with_ext].str.count(_EXT_RE).to_numpy(dtype=np.int64)
     if ucs2.any():
         astral = texts[ucs2].str.count(_ASTRAL_RE).to_numpy(dtype=np.int64)
         length[ucs2] += astral

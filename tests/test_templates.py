@@ -176,9 +176,7 @@ def test_render_both_regions() -> None:
 
 
 def test_render_series_matches_render_and_keeps_index() -> None:
-    params = pd.DataFrame(
-        {"a": ["Ann", "Bo"], "b": ["2023/3/30", "1/1"], "c": ["10:30", "9:00"]}, index=["x", "y"]
-    )
+    params = pd.DataFrame({"a": ["Ann", "Bo"], "b": ["2023/3/30", "1/1"], "c": ["10:30", "9:00"]}, index=["x", "y"])
     out = render_series(PARCEL, params)
     assert list(out.index) == ["x", "y"]
     assert list(out) == [render(PARCEL, list(r)) for r in params.itertuples(index=False)]
@@ -262,7 +260,5 @@ def test_vectorized_validation_agrees_with_scalar(rows: list[tuple[str, ...]]) -
     frame = pd.DataFrame(rows, columns=list("abcdef"), dtype=object)
     for template, cols in ((CN_BILL, "abcdef"), (VERIFY, "a"), (PARCEL, "abc")):
         mask = invalid_params_mask(template, frame[list(cols)])
-        expected = [
-            bool(validate_params(template, list(r))) for r in frame[list(cols)].itertuples(index=False)
-        ]
+        expected = [bool(validate_params(template, list(r))) for r in frame[list(cols)].itertuples(index=False)]
         assert list(mask) == expected
