@@ -26,9 +26,7 @@ NOTIFY = "1084df3291afc97c2ee0c0af7c157be7"  # ${NUM_6} ... ${TXT_20}
 NUMBERS = ["+6591234567", "+4915112345678", "+8613812345678"]
 
 
-@pytest.fixture(
-    params=[("aksk", "hex"), ("wsse", "hex"), ("wsse", "raw")], ids=["aksk", "wsse-hex", "wsse-raw"]
-)
+@pytest.fixture(params=[("aksk", "hex"), ("wsse", "hex"), ("wsse", "raw")], ids=["aksk", "wsse-hex", "wsse-raw"])
 def auth(request) -> dict[str, str]:
     scheme, digest = request.param
     return {"auth": scheme, "wsse_digest": digest}

@@ -284,10 +284,7 @@ def test_lookup_never_raises_on_odd_input() -> None:
 @pytest.mark.parametrize(
     ("code", "cls"),
     [
-        *[
-            (c, AuthenticationError)
-            for c in ["E000001", "E000004", "E000024", "E000101", "E000105", "E000110"]
-        ],
+        *[(c, AuthenticationError) for c in ["E000001", "E000004", "E000024", "E000101", "E000105", "E000110"]],
         *[(c, PermissionDeniedError) for c in ["E000106", "E000109", "E000112", "E000620", "E000628"]],
         *[(c, QuotaError) for c in ["E000623", "E000629", "E200015"]],
         *[(c, TemplateError) for c in ["E200028", "E200030", "E200033"]],

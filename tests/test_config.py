@@ -58,13 +58,8 @@ def test_invalid_settings_refused(overrides: dict, message: str) -> None:
 
 
 def test_plain_http_allowed_only_on_loopback() -> None:
-    assert (
-        Settings(base_url="http://127.0.0.1:8080/", app_key="k", app_secret="s").base_url
-        == "http://127.0.0.1:8080"
-    )
-    assert (
-        Settings(base_url="http://localhost:1", app_key="k", app_secret="s").base_url == "http://localhost:1"
-    )
+    assert Settings(base_url="http://127.0.0.1:8080/", app_key="k", app_secret="s").base_url == "http://127.0.0.1:8080"
+    assert Settings(base_url="http://localhost:1", app_key="k", app_secret="s").base_url == "http://localhost:1"
 
 
 def test_unknown_override_refused() -> None:

@@ -80,9 +80,7 @@ def test_wsse_vectors() -> None:
 
 
 def test_wsse_created_is_utc_and_naive_time_refused() -> None:
-    local = datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC).astimezone(
-        __import__("datetime").timezone(timedelta(hours=8))
-    )
+    local = datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC).astimezone(__import__("datetime").timezone(timedelta(hours=8)))
     assert 'Created="2026-11-25T16:00:00Z"' in wsse_header("k", "s", nonce="n", created=local)
     with pytest.raises(ValueError, match="timezone-aware"):
         wsse_header("k", "s", nonce="n", created=datetime(2026, 1, 1))
@@ -97,9 +95,7 @@ def test_nonces_are_fresh() -> None:
     assert h1 != h2
 
 
-def _aksk(
-    body: bytes = b"from=a", *, unsigned: bool = False, now: datetime = NOW, secret: str = SECRETS["app-key"]
-):
+def _aksk(body: bytes = b"from=a", *, unsigned: bool = False, now: datetime = NOW, secret: str = SECRETS["app-key"]):
     return aksk_headers(
         "POST",
         URL,
@@ -147,10 +143,7 @@ def test_verify_aksk_error_codes(mutate, code: str) -> None:
 
 def test_verify_aksk_within_skew_is_accepted() -> None:
     headers = _aksk(now=NOW - timedelta(minutes=14))
-    assert (
-        verify_aksk("POST", "/sms/batchSendSms/v1", "", headers, b"from=a", secrets=SECRETS, now=NOW)[0]
-        is None
-    )
+    assert verify_aksk("POST", "/sms/batchSendSms/v1", "", headers, b"from=a", secrets=SECRETS, now=NOW)[0] is None
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
@@ -177,9 +170,7 @@ def test_official_sdk_signature_verifies(content_type: str) -> None:
 
 
 def _wsse(**kw):
-    return wsse_headers(
-        "app-key", kw.pop("secret", "app-secret-value"), content_type="x", now=kw.pop("now", NOW), **kw
-    )
+    return wsse_headers("app-key", kw.pop("secret", "app-secret-value"), content_type="x", now=kw.pop("now", NOW), **kw)
 
 
 @pytest.mark.parametrize("digest", ["hex", "raw"])
@@ -243,10 +234,5 @@ def test_verify_wsse_skew_unknown_key_and_wrong_secret() -> None:
 
 @given(body=st.binary(max_size=512), secret=st.text(min_size=1, max_size=40))
 def test_aksk_round_trip(body: bytes, secret: str) -> None:
-    headers = aksk_headers(
-        "POST", URL, body, key="k", secret=secret, content_type="application/json", now=NOW
-    )
-    assert (
-        verify_aksk("POST", "/sms/batchSendSms/v1", "", headers, body, secrets={"k": secret}, now=NOW)[0]
-        is None
-    )
+    headers = aksk_headers("POST", URL, body, key="k", secret=secret, content_type="application/json", now=NOW)
+    assert verify_aksk("POST", "/sms/batchSendSms/v1", "", headers, body, secrets={"k": secret}, now=NOW)[0] is None
