@@ -37,7 +37,9 @@ _SCIENTIFIC = r"^[+-]?\d(?:[.,]\d+)?[eE][+-]?\d+$"
 _LETTERS = r"[A-Za-z]"
 _CC_STRINGS = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
 
-_TYPE_DESCS = (
+_TYPE_DESCS = (  # any match means valid, so the common types go first
+    "mobile",
+    "fixed_line",
     "premium_rate",
     "toll_free",
     "shared_cost",
@@ -46,8 +48,6 @@ _TYPE_DESCS = (
     "pager",
     "uan",
     "voicemail",
-    "fixed_line",
-    "mobile",
 )
 
 
