@@ -135,7 +135,7 @@ def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) 
         raw["update_time"] = raw["update_time"].replace("", None)
         return _normalize(raw, what="row", errors=errors)
     if suffix in _TABLE_SUFFIXES:
-        table = pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
+        table = _read_table(path, suffix, mapping)
         return _normalize(_frame_columns(table, mapping, name=path.name), what="row", errors=errors, table=True)
     return _normalize(_read_callback_log(path), what="line", errors=errors)
 
@@ -143,10 +143,24 @@ def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) 
 # --- tables ---------------------------------------------------------------------------------------------
 
 
+def _read_table(path: Path, suffix: str, mapping: Mapping[str, str] | None) -> pd.DataFrame:
+    """Read an export as text, only the columns a mapping could use (all, for report/wire names)."""
+    known = set(DEFAULT_EXPORT_MAPPING if mapping is None else mapping) | set(_INPUTS) | set(WIRE_FIELDS)
+
+    def wanted(name: str) -> bool:
+        return name in known
+
+    read = pd.read_csv if suffix == ".csv" else pd.read_excel
+    table = read(path, dtype=str, usecols=wanted)
+    if len(table.columns) < 2:  # cannot hold sms_msg_id and status: read all so the error lists the columns
+        table = read(path, dtype=str)
+    return table
+
+
 def _frame_columns(frame: pd.DataFrame, mapping: Mapping[str, str] | None, *, name: str = "the frame") -> pd.DataFrame:
     """Rename a frame's columns to report columns (report names, wire names, or an export mapping)."""
     cols = set(frame.columns)
-    if not cols and frame.empty:
+    if not cols and frame.empty and mapping is None:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in _INPUTS}, index=frame.index)
     if mapping is None and set(_REQUIRED) <= cols:
         return frame[[c for c in _INPUTS if c in cols]]
@@ -195,6 +209,11 @@ def _read_callback_log(path: Path) -> pd.DataFrame:
 def _urlencoded_lines(block: str, numbers: np.ndarray) -> pd.DataFrame:
     """Vectorized split of urlencoded lines: one regex pass over the text per distinct field order."""
     plus_is_blank = "+" in block
+    # ':' (timestamps) and '+' (E.164 numbers) are the common escapes and mean nothing to the splitter
+    block = block.replace("%3A", ":")
+    if not plus_is_blank:
+        block = block.replace("%2B", "+")
+    escaped = "%" in block or plus_is_blank
     n = len(numbers)
     cols: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in _INPUTS}
     bad = np.zeros(n, dtype=bool)
@@ -229,6 +248,9 @@ def _urlencoded_lines(block: str, numbers: np.ndarray) -> pd.DataFrame:
             for j, name in enumerate(names):
                 target = WIRE_FIELDS.get(name)
                 if target is None:
+                    continue
+                if not escaped:
+                    cols[target][rows] = arr[hit, j]
                     continue
                 values, undecodable = _decode_column(arr[hit, j], plus_is_blank=plus_is_blank)
                 cols[target][rows] = values
@@ -275,7 +297,8 @@ def _common_signature(text: str, *, sample: int = 256) -> tuple[list[str] | None
             counts[keys] = counts.get(keys, 0) + 1
     if not counts:
         return None, False
-    return list(max(counts, key=counts.__getitem__)), len(counts) == 1
+    best = max(counts.items(), key=lambda kv: kv[1])[0]
+    return list(best), len(counts) == 1
 
 
 #: Escapes of characters that mean nothing to the splitter: replacing them over a column's joined
@@ -359,9 +382,9 @@ def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
             out[col] = None
             continue
         values = frame[col].astype(object).map(_json_text)
-        wrong = values.map(lambda x: x is _BAD).astype(bool)
-        bad |= wrong
-        out[col] = values.where(~wrong, None)
+        invalid = values.map(lambda x: x is _BAD).astype(bool)
+        bad |= invalid
+        out[col] = values.where(~invalid, None)
     out["_line"] = out.index
     out["_bad"] = bad
     return out.reset_index(drop=True)
@@ -381,18 +404,23 @@ def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _to_time(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """UTC times from datetimes or text (parsed once per distinct value); (times, invalid mask)."""
+    ok = np.zeros(len(col), dtype=bool)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        return col.dt.tz_convert("UTC").astype(_UTC), np.zeros(len(col), dtype=bool)
+        return col.dt.tz_convert("UTC").astype(_UTC), ok
     if pd.api.types.is_datetime64_dtype(col.dtype):
-        return col.dt.tz_localize("UTC").astype(_UTC), np.zeros(len(col), dtype=bool)
-    text = col.astype(object).where(col.notna() & (col.astype(object) != ""), None)
+        return col.dt.tz_localize("UTC").astype(_UTC), ok
+    codes, uniques = pd.factorize(col.astype(object).replace("", None), use_na_sentinel=True)
+    text = pd.Series(uniques, dtype=object).astype(str)
     parsed = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
-    retry = parsed.isna() & text.notna()
+    retry = parsed.isna()
     if retry.any():
         parsed = parsed.astype(_UTC)
-        parsed[retry] = pd.to_datetime(text[retry].astype(str), format="ISO8601", utc=True, errors="coerce")
-    parsed = parsed.astype(_UTC)
-    return parsed, (parsed.isna() & text.notna()).to_numpy()
+        parsed[retry] = pd.to_datetime(text[retry], format="ISO8601", utc=True, errors="coerce")
+    values = np.append(parsed.astype(_UTC).to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    take = np.where(codes < 0, len(uniques), codes)
+    times = pd.Series(pd.DatetimeIndex(values[take]).tz_localize("UTC"), index=col.index).astype(_UTC)
+    return times, (times.isna().to_numpy() & (codes >= 0))
 
 
 def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = False) -> pd.DataFrame:
@@ -406,10 +434,11 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
         values = col[name].astype(object).to_numpy()
         missing = pd.isna(values)
         text = np.where(missing, "", values)
-        if not all(type(x) is str for x in text):
+        if pd.api.types.infer_dtype(text, skipna=False) != "string":
             text = np.array([str(x) for x in text], dtype=object)
         empty = text == ""
-        if BLANK_OR_CONTROL.search("".join(text)):
+        joined = "".join(text)
+        if not joined.isprintable() or " " in joined:
             empty |= np.fromiter((BLANK_OR_CONTROL.search(x) is not None for x in text), bool, len(text))
         bad |= missing | empty
         out[name] = text
