@@ -485,6 +485,9 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
 
 
 def _text_col(s: pd.Series, index: pd.Index) -> pd.Series:
-    values = s.astype(object).to_numpy()
-    result = pd.Series(values, index=index, dtype="str")
-    return result.where(result != "", None) if len(result) else result
+    if s.dtype == "str":
+        result = s.set_axis(index)
+    else:
+        result = pd.Series(s.astype(object).to_numpy(), index=index, dtype="str")
+    empty = result == ""
+    return result.where(~empty, None) if empty.any() else result
