@@ -485,9 +485,7 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
 
 
 def _text_col(s: pd.Series, index: pd.Index) -> pd.Series:
-    if s.dtype == "str":
-        result = s.set_axis(index)
-    else:
-        result = pd.Series(s.astype(object).to_numpy(), index=index, dtype="str")
+    same = s.dtype == "str"
+    result = s.set_axis(index) if same else pd.Series(s.astype(object).to_numpy(), index=index, dtype="str")
     empty = result == ""
     return result.where(~empty, None) if empty.any() else result
