@@ -107,7 +107,11 @@ def delivery_rate(
         lo = float(np.nanmin(table["low"])) if len(table) else 0.0
         hi = float(np.nanmax(table["high"])) if len(table) else 1.0
         pad = max(hi - lo, 0.01) * 0.15
-        ax.set_xlim(max(lo - pad, 0.0), hi + 4 * pad)
+        left, right = max(lo - pad, 0.0), hi + 4 * pad
+        ax.set_xlim(left, right)
+        # the right margin holds the labels; no tick beyond 100 %
+        ax.set_xticks([t for t in ax.get_xticks() if left <= t <= min(right, 1.0) + 1e-9])
+        ax.set_xlim(left, right)
         ax.set_ylim(-0.7, len(table) - 0.3)
         ax.grid(axis="x", alpha=0.3)
         _percent_axis(ax.xaxis, decimals=None)
@@ -117,8 +121,21 @@ def delivery_rate(
         _percent_axis(ax.xaxis)
     ax.set_xlabel(f"Delivery rate (% of {among}, {confidence:.0%} Wilson interval)")
     ax.set_ylabel(" · ".join(keys))
-    ax.set_title(f"Delivery rate by {' · '.join(keys)}")
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.set_title(f"Delivery rate by {' · '.join(keys)}", pad=16)
+    # the overall line is labelled above the axes: a legend inside would cover bar labels near 100 %
+    overall_rate = float(overall["rate"].iloc[0])
+    if np.isfinite(overall_rate):
+        ax.annotate(
+            f"overall {overall_rate:.1%}",
+            (overall_rate, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            color=INTERVAL_COLOR,
+        )
     return ax
 
 
