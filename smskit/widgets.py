@@ -285,8 +285,9 @@ def confirmation_html(summary: Mapping[str, Any], *, template_id: str = "", curr
 
 def frame_html(frame: pd.DataFrame, *, max_rows: int = 20, caption: str = "") -> str:
     """A frame as an escaped HTML table of at most ``max_rows`` rows (with a "… more" line)."""
-    head = frame.head(max_rows)
-    table = head.to_html(escape=True, max_cols=12, border=0, na_rep="")
+    head = frame.head(max_rows).astype(object)
+    head = head.where(head.notna(), "")
+    table = head.to_html(escape=True, max_cols=12, border=0, justify="left")
     more = f"<div style='color:#666'>… {len(frame) - max_rows:,} more rows</div>" if len(frame) > max_rows else ""
     cap = f"<div><b>{html.escape(caption)}</b></div>" if caption else ""
     return f'<div class="smskit-table" style="max-height:320px;overflow:auto">{cap}{table}{more}</div>'
@@ -339,7 +340,7 @@ def delivery_counts(frame: pd.DataFrame) -> pd.Series:
 def counts_html(counts: pd.Series) -> str:
     """Counts as a row of big-number tiles."""
     tiles = "".join(
-        '<div style="display:inline-block;min-width:92px;margin:0 8px 6px 0;padding:6px 10px;'
+        '<div style="display:inline-block;min-width:78px;margin:0 6px 6px 0;padding:6px 8px;'
         'border:1px solid #ddd;border-radius:6px;text-align:center">'
         f'<div class="smskit-count" style="font-size:20px;font-weight:600">{int(v):,}</div>'
         f'<div style="font-size:12px;color:#555">{html.escape(str(k))}</div></div>'
@@ -422,6 +423,7 @@ class _CountingClient:
 # ---------------------------------------------------------------------------------------------- Composer
 
 _NONE = "— choose a column —"
+_LABEL = {"description_width": "120px"}
 
 
 def _section(title: str, hint: str) -> W.HTML:
@@ -508,24 +510,39 @@ class Composer:
             options=[(template_label(t), tid) for tid, t in templates.items()],
             value=template_id if template_id is not None else next(iter(templates)),
             description="Template",
-            layout=W.Layout(width="640px"),
+            style=_LABEL,
+            layout=W.Layout(width="680px"),
         )
         self.template_text = W.HTML()
-        self.to = W.Dropdown(options=columns, value=to if to in columns else columns[0], description="Phone column")
+        self.to = W.Dropdown(
+            options=columns,
+            value=to if to in columns else columns[0],
+            description="Phone column",
+            style=_LABEL,
+            layout=W.Layout(width="420px"),
+        )
         self.mapping_box = W.VBox()
         self.mapping: list[W.Dropdown] = []
-        self.row = W.Dropdown(description="Preview for", layout=W.Layout(width="480px"))
+        self.row = W.Dropdown(description="Preview for", style=_LABEL, layout=W.Layout(width="560px"))
         self.preview = W.HTML()
         self.skip_invalid = W.Checkbox(value=skip_invalid, description="Leave out invalid rows", indent=False)
-        self.dry_run_button = W.Button(description="Dry run", icon="search", tooltip="Plan without sending")
+        self.dry_run_button = W.Button(
+            description="Dry run", icon="search", layout=W.Layout(width="auto"), tooltip="Plan without sending"
+        )
         self.plan_summary = W.HTML()
         self.problems = W.HTML()
         self.review_button = W.Button(
-            description="Review and send…", icon="paper-plane", disabled=True, tooltip="Run the dry run first"
+            description="Review and send…",
+            icon="paper-plane",
+            layout=W.Layout(width="auto"),
+            disabled=True,
+            tooltip="Run the dry run first",
         )
         self.confirmation = W.HTML()
-        self.confirm_button = W.Button(description="Confirm and send", button_style="danger", icon="check")
-        self.cancel_button = W.Button(description="Cancel")
+        self.confirm_button = W.Button(
+            description="Confirm and send", button_style="danger", layout=W.Layout(width="auto"), icon="check"
+        )
+        self.cancel_button = W.Button(description="Cancel", layout=W.Layout(width="auto"))
         self.confirm_box = W.VBox(
             [self.confirmation, W.HBox([self.confirm_button, self.cancel_button])],
             layout=W.Layout(display="none"),
@@ -566,7 +583,7 @@ class Composer:
                 self.plan_summary,
                 self.problems,
                 _section("5. Send", "review the totals, then confirm"),
-                self.review_button,
+                W.HBox([self.review_button]),
                 self.confirm_box,
                 self.progress,
                 self.status,
@@ -613,7 +630,7 @@ class Composer:
     def _rebuild_mapping(self) -> None:
         t = self.selected_template
         self.template_text.value = (
-            '<div style="color:#333;margin:2px 0 0 90px;font-family:monospace;white-space:pre-wrap">'
+            '<div style="color:#333;margin:2px 0 0 124px;font-family:monospace;white-space:pre-wrap">'
             f"{html.escape(t.content)}</div>"
         )
         columns = [c for c in map(str, self.recipients.columns)]
@@ -624,7 +641,7 @@ class Composer:
                 options=[(_NONE, None), *[(c, c) for c in columns]],
                 value=default,
                 description=f"{i}. ${{{var}}}",
-                style={"description_width": "120px"},
+                style=_LABEL,
                 layout=W.Layout(width="420px"),
             )
             d.observe(self._on_mapping, names="value")
@@ -817,9 +834,11 @@ class Dashboard:
         self.counts = W.HTML()
         self.caption = W.HTML()
         self.figures = [W.Image(format="png", layout=W.Layout(max_width="640px")) for _ in range(2)]
-        self.stop_button = W.Button(description="Stop", icon="stop", disabled=True, tooltip="Stop refreshing")
+        self.stop_button = W.Button(
+            description="Stop", icon="stop", layout=W.Layout(width="auto"), disabled=True, tooltip="Stop refreshing"
+        )
         self.stop_button.on_click(lambda _b: self.stop())
-        self.refresh_button = W.Button(description="Refresh", icon="refresh")
+        self.refresh_button = W.Button(description="Refresh", icon="refresh", layout=W.Layout(width="auto"))
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.state = W.HTML()
         self.widget = W.VBox(
