@@ -410,7 +410,7 @@ def render_markdown(report: DeliveryReport, figures: Mapping[str, tuple[str, Pat
     """The report as Markdown; figures are linked by file name (next to the ``.md`` file)."""
     lines = [f"# {_md_text(title)}", ""]
     if report.sources:
-        lines += ["Sources: " + ", ".join(f"`{_md_code(s)}`" for s in report.sources), ""]
+        lines += ["Sources: " + ", ".join(_md_text(s) for s in report.sources), ""]
     for heading, table in report.tables.items():
         shown = display_table(table, confidence=report.confidence)
         lines += [f"## {_md_text(heading)}", "", *_md_table(shown), ""]
@@ -522,10 +522,6 @@ def _md_text(text: object) -> str:
     """Markdown cell/heading text: HTML-escaped (renderers pass raw HTML) with pipes and line breaks neutralized."""
     s = html.escape(str(text), quote=False).replace("|", "\\|")
     return re.sub(r"[\r\n]+", " ", s)
-
-
-def _md_code(text: object) -> str:
-    return str(text).replace("`", "'").replace("\n", " ")
 
 
 def _md_table(table: pd.DataFrame) -> list[str]:
