@@ -550,7 +550,8 @@ def _html_table(table: pd.DataFrame) -> str:
 
 def _looks_numeric(column: pd.Series) -> bool:
     text = column.astype(str)
-    return bool(len(text)) and bool(text.str.fullmatch(r"[-+]?[\d,.]+( ?%| pp| s)?|").all())
+    number = r"[-+]?[\d,.]+(?: ?%| pp| s)?"
+    return bool(len(text)) and bool(text.str.fullmatch(rf"{number}(?: (?:–|to) {number})?|").all())
 
 
 _CSS = (
@@ -558,7 +559,7 @@ _CSS = (
     "padding:0 1rem;color:#222}"
     "table{border-collapse:collapse;margin:.5rem 0 1.5rem;font-size:.9rem}"
     "th,td{border:1px solid #ccc;padding:.25rem .6rem;text-align:left;vertical-align:top}"
-    "th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     "figure{margin:1rem 0 2rem}img{max-width:100%;height:auto;border:1px solid #eee}"
     "figcaption{color:#555;font-size:.85rem}code{background:#f5f5f5;padding:0 .2rem}"
 )
