@@ -18,6 +18,7 @@ Row states in the result:
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import warnings
@@ -90,20 +91,26 @@ class _Outcome:
 
 def planned_requests(plan: Any) -> list[PlannedRequest]:
     """The plan's API calls as :class:`PlannedRequest` objects (row positions, numbers, templates)."""
-    out: list[PlannedRequest] = []
-    for request_no, group in plan.items.groupby("request_no", sort=True):
-        items = tuple(
-            PlannedItem(
-                positions=tuple(int(p) for p in row.positions),
-                to=tuple(row.to),
-                template_id=str(row.template_id),
-                params=tuple(row.params),
-                signature=row.signature if isinstance(row.signature, str) and row.signature else None,
-            )
-            for row in group.itertuples(index=False)
+    items = plan.items
+    names = ("request_no", "api", "positions", "to", "template_id", "params", "signature")
+    rows = zip(*(items[name].tolist() for name in names), strict=True)
+    return [
+        PlannedRequest(
+            int(request_no),
+            str(group[0][1]),
+            tuple(
+                PlannedItem(
+                    positions=tuple(positions),
+                    to=tuple(to),
+                    template_id=str(template_id),
+                    params=tuple(params),
+                    signature=signature if isinstance(signature, str) and signature else None,
+                )
+                for _, _, positions, to, template_id, params, signature in group
+            ),
         )
-        out.append(PlannedRequest(int(request_no), str(group["api"].iloc[0]), items))
-    return out
+        for request_no, group in ((no, list(g)) for no, g in itertools.groupby(rows, key=lambda row: row[0]))
+    ]
 
 
 def _send_one(

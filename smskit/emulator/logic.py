@@ -317,11 +317,33 @@ def authenticate(
 # -- decisions -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=65536)
-def country_id(number: str) -> str:
-    """ISO region of an E.164 number (``"CN"``), ``""`` when it cannot be told."""
+@lru_cache(maxsize=1)
+def _single_region_codes() -> dict[str, str]:
+    """Country calling codes used by exactly one region (``"65"`` → ``"SG"``)."""
     import phonenumbers
 
+    return {
+        str(cc): regions[0]
+        for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+        if len(regions) == 1 and regions[0] != "001"
+    }
+
+
+@lru_cache(maxsize=65536)
+def country_id(number: str) -> str:
+    """ISO region of an E.164 number (``"CN"``), ``""`` when it cannot be told.
+
+    Calling codes of a single region are looked up directly (no parse); shared ones (+1, +7, +44…)
+    are parsed with phonenumbers.
+    """
+    import phonenumbers
+
+    digits = number.lstrip("+")
+    single = _single_region_codes()
+    for width in (1, 2, 3):
+        region = single.get(digits[:width])
+        if region is not None:
+            return region
     try:
         parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number, None)
     except phonenumbers.NumberParseException:
