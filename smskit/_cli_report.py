@@ -52,6 +52,9 @@ def cli_main(args: argparse.Namespace) -> int:
             list(args.sources), mapping=mapping, errors="skip" if args.skip_malformed else "raise"
         )
         results = read_results(args.results) if args.results else None
+        if reports.empty and results is None:
+            print(f"smskit report: no status reports in {', '.join(args.sources)}", file=sys.stderr)
+            return 2
         infos = [
             export_send_info(
                 s,

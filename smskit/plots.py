@@ -75,6 +75,7 @@ def delivery_rate(
     y = np.arange(len(table))[::-1]
     rate = table["rate"].to_numpy(dtype=float)
     err = np.vstack([rate - table["low"].to_numpy(dtype=float), table["high"].to_numpy(dtype=float) - rate])
+    err = np.clip(err, 0.0, None)  # rounding can leave -1e-17 at a 0 % or 100 % rate; matplotlib refuses it
     if zoom:
         ax.errorbar(
             rate,
@@ -347,8 +348,9 @@ def _percent_axis(axis: object, *, decimals: int | None = 0) -> None:
 
 
 def _count_axis(axis: object) -> None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
 
+    axis.set_major_locator(MaxNLocator(integer=True))  # type: ignore[attr-defined]
     axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))  # type: ignore[attr-defined]
 
 

@@ -279,15 +279,40 @@ def test_escapes_hostile_report_text(tmp_path: Path) -> None:
         (lambda d: [str(d / "ok.log"), "--results", str(d / "export.csv")], "lacks column"),
         (lambda d: [str(d / "ok.log"), "--mapping", "no-equals-sign"], "COLUMN=FIELD"),
         (lambda d: [str(d / "bad_line.log")], "line"),
+        (lambda d: [str(d / "empty.log")], "no status reports in"),
     ],
 )
 def test_bad_input_exits_2(tmp_path: Path, make, message: str) -> None:
     (tmp_path / "binary.log").write_bytes(b"\xff\xfe\x00garbage")
     (tmp_path / "export.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "ok.log").write_text("smsMsgId=m1&status=DELIVRD\n", encoding="utf-8")
+    (tmp_path / "empty.log").write_text("", encoding="utf-8")
     (tmp_path / "bad_line.log").write_text("smsMsgId=m1&status=DELIVRD\nnot a report\n", encoding="utf-8")
     proc = cli(*make(tmp_path), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert proc.stderr.startswith("smskit report: ")
     assert message in proc.stderr
     assert not (tmp_path / "out" / "report.html").exists()
+
+
+# analytics.failure_breakdown warns (Pandas4Warning from fillna on an all-NaN float column) when no
+# failure has a report yet; reported to the lead: remove this filter once analytics is fixed.
+@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
+def test_results_before_any_report_arrives(tmp_path: Path) -> None:
+    results = pd.DataFrame(
+        {
+            "to": [f"+659100{i:04d}" for i in range(10)],
+            "template_id": ["t0"] * 5 + ["t1"] * 5,  # n=5: the Wilson low of 0/5 rounds to 1e-17, not 0
+            "state": "accepted",
+            "sms_msg_id": [f"m{i}" for i in range(10)],
+            "status": "000000",
+            "sent_at": T0,
+        }
+    )
+    empty = read_status_reports(pd.DataFrame(columns=["sms_msg_id", "status"]))
+    report = summarize(empty, results=results)
+    overview = dict(zip(report.tables["Overview"]["measure"], report.tables["Overview"]["value"], strict=True))
+    assert overview["no final report yet"] == "10"
+    assert overview["delivery rate"] == "0.0%"
+    paths = write_report(report, tmp_path)
+    assert paths["delivery_rate_by_template_id"].read_bytes()[:8] == PNG
