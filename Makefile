@@ -29,8 +29,13 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
+browser-deps:
+	bash .ci/browser-deps.sh
+
 bench: $(STAMP)
 	$(PY) bench/send.py
+	$(PY) bench/emulator.py
+	$(PY) bench/pacing.py
 	$(PY) bench/campaign.py
 	$(PY) bench/reports.py
 	$(PY) bench/analytics.py

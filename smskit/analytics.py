@@ -234,7 +234,7 @@ def failure_breakdown(
             .groupby("code", sort=False)["category"]
             .agg(lambda s: s.value_counts().index[0])
         )
-        out["category"] = out["code"].map(frame_cat).fillna(out["category"])
+        out["category"] = out["code"].map(frame_cat).astype(object).fillna(out["category"].astype(object))
     if not pending:
         out = out.loc[out["category"] != "pending"]
     n_failed = int(out["count"].sum())

@@ -70,7 +70,7 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
             "sequence": r["sequence"].to_numpy(),
             "total": r["total"].to_numpy(),
             "status": r["status"].astype(str).to_numpy(),
-            "update_time": t.to_numpy(),
+            "update_time": t.array,  # keeps the UTC zone, also when every time is missing
             "final": final,
             "delivered": delivered,
             "not_final": ~final,
@@ -99,9 +99,9 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     status[ids.isin(pending.index)] = pending["status"]
     status[is_delivered] = "DELIVRD"
     status[is_failed] = failed["status"].reindex(ids[is_failed]).to_numpy()
-    reported = last_seen.astype(_UTC).copy()
-    reported[is_delivered] = delivered_at.reindex(ids[is_delivered]).to_numpy()
-    reported[is_failed] = failed["update_time"].reindex(ids[is_failed]).to_numpy()
+    reported = pd.to_datetime(last_seen, utc=True).copy()
+    reported[is_delivered] = delivered_at.reindex(ids[is_delivered]).array
+    reported[is_failed] = failed["update_time"].reindex(ids[is_failed]).array
     echoes = r.groupby("sms_msg_id", sort=True)[["to", "extend"]].first()
     out = pd.DataFrame(
         {
@@ -189,5 +189,7 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
     sent["delivered"] = matched["delivered"].eq(True).to_numpy()
     sent["category"] = _category(cats)
     sent["reported_at"] = reported_at
-    sent["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64")
+    # Report times have one-second resolution while sent_at has microseconds: a report stamped in the
+    # same second as the send would read as a negative latency, so it is clipped at zero.
+    sent["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
     return sent

@@ -896,7 +896,7 @@ class Dashboard:
                     (lambda ax: plots.funnel(frame, ax=ax), (7, 2.6)),
                     (lambda ax: plots.failure_reasons(frame, ax=ax), (8, 3.2)),
                 ]
-                caption = f"Campaign of {len(frame):,} recipients, {len(reports):,} status report(s) so far."
+                caption = f"Campaign: {len(frame):,} recipients sent, {len(reports):,} status report(s) so far."
             else:
                 frame = reports
                 freq = time_bin(frame["update_time"]) if "update_time" in frame.columns else "1min"

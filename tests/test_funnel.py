@@ -132,3 +132,25 @@ def test_funnel_without_reports_is_all_pending() -> None:
     funnel = delivery_funnel(_results(), _reports([]))
     assert not funnel["delivered"].any()
     assert funnel.loc[10, "category"] == "pending"
+
+
+def test_final_state_without_any_report_time() -> None:
+    """An export mapped without a time column still gives final states (reported_at NaT, UTC)."""
+    frame = read_status_reports(pd.DataFrame({"sms_msg_id": ["m1", "m2"], "status": ["DELIVRD", "UNDELIV"]}))
+    out = final_state(frame)
+    assert out.loc["m1", "final_status"] == "DELIVRD"
+    assert out.loc["m2", "final_status"] == "UNDELIV"
+    assert out["reported_at"].isna().all()
+    assert str(out["reported_at"].dt.tz) == "UTC"
+
+
+def test_latency_is_never_negative_with_whole_second_report_times() -> None:
+    """Reports carry whole seconds; one stamped in the send's own second reads as zero latency."""
+    sent_at = pd.Timestamp("2026-11-25T08:00:00.700Z")
+    results = pd.DataFrame(
+        {"to": ["+6591234567"], "state": ["accepted"], "sms_msg_id": ["m1"], "status": ["000000"], "sent_at": [sent_at]}
+    )
+    reports = read_status_reports(
+        pd.DataFrame({"sms_msg_id": ["m1"], "status": ["DELIVRD"], "update_time": ["2026-11-25T08:00:00Z"]})
+    )
+    assert delivery_funnel(results, reports)["latency_s"].tolist() == [0.0]

@@ -295,9 +295,6 @@ def test_bad_input_exits_2(tmp_path: Path, make, message: str) -> None:
     assert not (tmp_path / "out" / "report.html").exists()
 
 
-# analytics.failure_breakdown warns (Pandas4Warning from fillna on an all-NaN float column) when no
-# failure has a report yet; reported to the lead: remove this filter once analytics is fixed.
-@pytest.mark.filterwarnings("ignore::pandas.errors.Pandas4Warning")
 def test_results_before_any_report_arrives(tmp_path: Path) -> None:
     results = pd.DataFrame(
         {

@@ -15,7 +15,7 @@ import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pandas as pd
@@ -269,15 +269,21 @@ class EmulatorState:
             }
         )
         if request.status_callback:
+            # Each message gets its own carrier delay around report_delay; the report's time (whole
+            # seconds, as the platform sends it) is rounded up so it is never before the acceptance.
+            delay = self.report_delay * self._outcome_rng.uniform(0.5, 1.5)
+            reported = now + timedelta(seconds=delay)
+            if reported.microsecond:
+                reported = reported.replace(microsecond=0) + timedelta(seconds=1)
             reports = logic.build_reports(
                 sms_msg_id=msg_id,
                 segments=decision.segments,
                 outcome=outcome,
-                update_time=now,
+                update_time=reported,
                 extend=request.extend,
                 to=decision.to,
             )
-            self.pusher.schedule(request.status_callback, reports, delay=self.report_delay)
+            self.pusher.schedule(request.status_callback, reports, delay=delay)
 
     # -- views -----------------------------------------------------------------------------------
 
