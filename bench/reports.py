@@ -4,10 +4,11 @@
    loop (targets: ≤ 2 s, ≥ 5×).
 2. A console export CSV with ``read_status_reports`` vs bare ``pd.read_csv`` (target ≤ 1.5×).
 3. Receiver throughput: ``python -m smskit.receiver`` in a subprocess, a bounded load generator on
-   loopback (threads, ``requests.Session`` keep-alive), single-report form pushes and 50-report JSON
-   batches; reports/s committed, p50/p99 latency, and lost = acknowledged but not in the store.
+   loopback in another (bench/_loadgen.py: asyncio keep-alive connections), single-report form pushes
+   and 50-report JSON batches; reports/s committed, p50/p99 latency, and lost = acknowledged but not
+   in the store.
 
-Usage: ``python bench/reports.py [--lines 1000000] [--export-rows 200000] [--seconds 10] [--threads 8]``
+Usage: ``python bench/reports.py [--lines 1000000] [--export-rows 200000] [--seconds 10] [--connections 32]``
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ import json
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pandas as pd
-import requests
 
 from smskit.ingest import DEFAULT_EXPORT_MAPPING, read_status_reports
 from smskit.store import read_store_frame
@@ -108,7 +107,8 @@ def bench_export(tmp: Path, n: int) -> None:
     )
 
 
-def bench_receiver(tmp: Path, seconds: float, threads: int, batch: int) -> None:
+def bench_receiver(tmp: Path, seconds: float, connections: int, batch: int) -> None:
+    """The receiver in one process, bench/_loadgen.py (asyncio, keep-alive) in another."""
     store = tmp / f"bench-{batch}.sqlite"
     proc = subprocess.Popen(
         [sys.executable, "-m", "smskit.receiver", "--store", str(store)],
@@ -118,53 +118,26 @@ def bench_receiver(tmp: Path, seconds: float, threads: int, batch: int) -> None:
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip().split("=", 1)[1]
-    acked: list[list[str]] = [[] for _ in range(threads)]
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    errors = [0] * threads
-    stop_at = time.monotonic() + seconds
-
-    def worker(w: int) -> None:
-        with requests.Session() as session:
-            for n in range(200_000):  # bounded in count as well as in time
-                if time.monotonic() > stop_at:
-                    return
-                ids = [f"w{w}-{n}-{k}" for k in range(batch)]
-                if batch == 1:
-                    body = urlencode({"smsMsgId": ids[0], "status": "DELIVRD", "updateTime": "2026-06-24T08:00:00Z"})
-                    ctype = "application/x-www-form-urlencoded"
-                else:
-                    items = [{"smsMsgId": i, "status": "DELIVRD", "updateTime": "2026-06-24T08:00:00Z"} for i in ids]
-                    body, ctype = json.dumps({"statusReportList": items}), "application/json"
-                t = time.perf_counter()
-                try:
-                    r = session.post(url, data=body, headers={"Content-Type": ctype}, timeout=10)
-                except requests.RequestException:
-                    errors[w] += 1
-                    continue
-                latencies[w].append(time.perf_counter() - t)
-                if r.status_code == 200:
-                    acked[w].extend(ids)
-                else:
-                    errors[w] += 1
-
-    pool = [threading.Thread(target=worker, args=(w,)) for w in range(threads)]
-    t0 = time.perf_counter()
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    elapsed = time.perf_counter() - t0
+    out = tmp / f"load-{batch}.json"
+    loadgen = Path(__file__).with_name("_loadgen.py")
+    subprocess.run(
+        [sys.executable, str(loadgen), url, str(batch), str(seconds), str(connections), str(out)],
+        check=True,
+        timeout=seconds + 120,
+    )
     proc.terminate()
     proc.wait(30)
     proc.stdout.close()
-    sent = {i for ids in acked for i in ids}
+    result = json.loads(out.read_text())
+    elapsed = result["elapsed"]
+    sent = set(result["acked"])
     stored = set(read_store_frame(store)["sms_msg_id"])
-    lat = np.array([x for xs in latencies for x in xs]) * 1000
+    lat = np.array(result["latencies"]) * 1000
     kind = "form push (1 report)" if batch == 1 else f"JSON batch ({batch} reports)"
     print(
         f"receiver {kind:<24} {len(sent) / elapsed:8,.0f} reports/s committed  {len(lat) / elapsed:6,.0f} pushes/s  "
-        f"p50 {np.percentile(lat, 50):5.1f} ms  p99 {np.percentile(lat, 99):5.1f} ms  errors {sum(errors)}  "
-        f"lost {len(sent - stored)}  (targets ≥ 3,000 reports/s, p99 < 50 ms, 0 lost)"
+        f"p50 {np.percentile(lat, 50):5.1f} ms  p99 {np.percentile(lat, 99):5.1f} ms  errors {result['errors']}  "
+        f"lost {len(sent - stored)}  ({connections} connections; targets ≥ 3,000 reports/s, p99 < 50 ms, 0 lost)"
     )
 
 
@@ -173,13 +146,13 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--export-rows", type=int, default=200_000)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         bench_lines(Path(tmp), args.lines)
         bench_export(Path(tmp), args.export_rows)
-        bench_receiver(Path(tmp), args.seconds, args.threads, 1)
-        bench_receiver(Path(tmp), args.seconds, args.threads, 50)
+        bench_receiver(Path(tmp), args.seconds, args.connections, 1)
+        bench_receiver(Path(tmp), args.seconds, args.connections, 50)
 
 
 if __name__ == "__main__":
