@@ -100,7 +100,7 @@ CATEGORY_COLORS: dict[str, str] = {
     "carrier_rejected": "#D55E00",
     "blacklist": "#332288",
     "rate_limited": "#EE7733",
-    "expired": "#AA4499",
+    "expired": "#EE3377",
     "unknown": "#DDDDDD",
 }
 
