@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["BackgroundServer", "serve_forever", "warn_if_public"]
+__all__ = ["BackgroundServer", "read_limited_body", "serve_forever", "warn_if_public"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -25,6 +25,25 @@ def warn_if_public(host: str) -> str | None:
     if host in {"127.0.0.1", "localhost", "::1"} or host.startswith("127."):
         return None
     return f"listening on {host}: reachable from other machines; bind 127.0.0.1 unless you mean it"
+
+
+async def read_limited_body(request: Any, limit: int) -> bytes | None:
+    """A starlette request's body, or ``None`` as soon as it is known to exceed ``limit`` bytes.
+
+    The declared Content-Length is checked first; the body is then counted while it streams, so an
+    oversized or lying client never makes the server buffer more than ``limit`` bytes.
+    """
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -28,6 +28,7 @@ from smskit.errors import DataValidationError, ReportError
 from smskit.reports import (
     BLANK_OR_CONTROL,
     REPORT_COLUMNS,
+    WIRE_COLUMNS,
     WIRE_FIELDS,
     parse_report_body,
     segment_number,
@@ -54,18 +55,7 @@ DEFAULT_EXPORT_MAPPING: dict[str, str] = {
 
 _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")
-_INPUTS = (
-    "sms_msg_id",
-    "status",
-    "status_desc",
-    "org_code",
-    "source",
-    "update_time",
-    "total",
-    "sequence",
-    "extend",
-    "to",
-)
+_INPUTS = WIRE_COLUMNS
 _MAX_PASSES = 16
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 #: The dtype of each column of a report frame.

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from smskit._server import LOOPBACK, BackgroundServer, warn_if_public
+from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
 from smskit.errors import ConfigError, ReportError
 from smskit.reports import parse_push, push_format
 from smskit.signing import verify_aksk
@@ -48,25 +48,6 @@ __all__ = ["MAX_BODY", "CallbackReceiver", "add_arguments", "build_app", "cli_ma
 MAX_BODY = 1 << 20
 _PATH = "/reports"
 _log = logging.getLogger("smskit.receiver")
-
-
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (``_TooLarge``) as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _TooLarge
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def build_app(
@@ -83,9 +64,8 @@ def build_app(
             str(request.path_params.get("token", "")).encode(), token.encode()
         ):
             return PlainTextResponse("Not Found", status_code=404)
-        try:
-            body = await _read_body(request, max_body)
-        except _TooLarge:
+        body = await read_limited_body(request, max_body)
+        if body is None:
             return PlainTextResponse(f"push body over {max_body} bytes refused", status_code=413)
         if push_keys:
             code, _ = verify_aksk(

@@ -53,6 +53,9 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "to",
 )
 
+#: The columns a report carries (``delivered`` and ``category`` are derived from ``status``).
+WIRE_COLUMNS: tuple[str, ...] = tuple(c for c in REPORT_COLUMNS if c not in ("delivered", "category"))
+
 #: Wire field name → report column.
 WIRE_FIELDS: dict[str, str] = {
     "smsMsgId": "sms_msg_id",

@@ -34,7 +34,7 @@ from types import TracebackType
 import pandas as pd
 
 from smskit.errors import ReportError
-from smskit.reports import UPDATE_TIME_FORMAT, StatusReport
+from smskit.reports import UPDATE_TIME_FORMAT, WIRE_COLUMNS, StatusReport
 
 __all__ = ["STORE_COLUMNS", "ReportStore", "is_report_store"]
 
@@ -58,20 +58,7 @@ CREATE TABLE IF NOT EXISTS status_reports (
 )
 """
 #: Columns of :meth:`ReportStore.frame` (all text except total/sequence; ``update_time`` '' when absent).
-STORE_COLUMNS: tuple[str, ...] = (
-    "sms_msg_id",
-    "status",
-    "status_desc",
-    "org_code",
-    "source",
-    "update_time",
-    "total",
-    "sequence",
-    "extend",
-    "to",
-    "extra",
-    "received_at",
-)
+STORE_COLUMNS: tuple[str, ...] = (*WIRE_COLUMNS, "extra", "received_at")
 _INSERT = (
     "INSERT OR IGNORE INTO status_reports (sms_msg_id, status, status_desc, org_code, source, update_time, "
     'total, sequence, extend, "to", extra, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'

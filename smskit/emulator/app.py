@@ -16,27 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from smskit._server import read_limited_body
 from smskit.emulator.logic import MAX_BODY
 from smskit.emulator.state import EmulatorState, Reply
 
 __all__ = ["build_app"]
 
 Scope = dict[str, Any]
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The body, or ``None`` when it is larger than :data:`MAX_BODY`."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        return None
-    chunks = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _transport(send: Any) -> Any:
@@ -64,7 +50,7 @@ def build_app(state: EmulatorState) -> Any:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        body = await _read_body(request)
+        body = await read_limited_body(request, MAX_BODY)
         latency = state.latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
