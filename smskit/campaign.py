@@ -22,7 +22,7 @@ import itertools
 import re
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -205,6 +205,7 @@ def send_campaign(
     campaign_id: str | None = None,
     resend_unknown: bool = False,
     status_callback: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
     **plan_kwargs: Any,
 ) -> pd.DataFrame:
     """Send a campaign plan (or a recipients frame plus :func:`smskit.plan_campaign` options).
@@ -228,6 +229,9 @@ def send_campaign(
         Re-send requests whose outcome is unknown (risking duplicates).
     status_callback
         ``statusCallback`` URL for this campaign (defaults to the client's).
+    on_progress
+        Called in the calling thread with the number of numbers each finished request carried
+        (for progress displays other than the tqdm bar, e.g. a widget).
 
     Returns
     -------
@@ -287,6 +291,7 @@ def send_campaign(
             sender=getattr(plan, "sender", None),
             status_callback=status_callback,
             apply=apply,
+            on_progress=on_progress,
         )
     finally:
         if owned and book is not None:
@@ -387,6 +392,7 @@ def _run(
     sender: str | None,
     status_callback: str | None,
     apply: Any,
+    on_progress: Callable[[int], None] | None,
 ) -> SmsKitError | None:
     """Send ``to_send``; return the error that stopped the run early, if any."""
     from tqdm.auto import tqdm
@@ -440,6 +446,12 @@ def _run(
     total = sum(r.n_numbers for r in to_send)
     bar = tqdm(total=total, unit="numbers", desc=f"campaign {campaign_id}", disable=not progress or not to_send)
     by_no = {r.request_no: r for r in to_send}
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if on_progress is not None:
+            on_progress(n)
+
     try:
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="smskit-send") as pool:
             pending: set[Future[_Outcome]] = set()
@@ -449,13 +461,13 @@ def _run(
                     pending.add(pool.submit(work, request))
                     if len(pending) >= concurrency * 2:
                         done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        _collect(done, by_no, apply, bar, stop, fatal)
+                        _collect(done, by_no, apply, advance, fatal)
                 done, _ = wait(pending)
-                _collect(done, by_no, apply, bar, stop, fatal)
+                _collect(done, by_no, apply, advance, fatal)
             except BaseException:
                 stop.set()
                 done, _ = wait(pending)
-                _collect(done, by_no, apply, bar, stop, fatal)
+                _collect(done, by_no, apply, advance, fatal)
                 for request in queue:
                     apply(
                         request, _unsent(request, state="unsent", ledger_state="pending", error="not sent: interrupted")
@@ -470,14 +482,13 @@ def _collect(
     done: set[Future[_Outcome]],
     by_no: dict[int, PlannedRequest],
     apply: Any,
-    bar: Any,
-    stop: threading.Event,
+    advance: Callable[[int], None],
     fatal: list[SmsKitError],
 ) -> None:
     for future in done:
         outcome = future.result()
         request = by_no[outcome.request_no]
         apply(request, outcome)
-        bar.update(request.n_numbers)
+        advance(request.n_numbers)
         if outcome.fatal is not None:
             fatal.append(outcome.fatal)

@@ -22,7 +22,7 @@ import threading
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -384,42 +384,6 @@ def _note_html(text: str, *, color: str = "#333") -> str:
     return f'<div style="color:{color}">{html.escape(text)}</div>'
 
 
-# ---------------------------------------------------------------------------------------------- progress
-
-
-class _CountingClient:
-    """Forwards to a ``Client`` and reports how many numbers each finished call carried.
-
-    ``send_campaign`` calls ``send``/``send_batch`` from its worker threads; the count drives the
-    composer's progress bar.
-    """
-
-    def __init__(self, client: Any, on_numbers: Callable[[int], None]) -> None:
-        self._client = client
-        self._on_numbers = on_numbers
-
-    def send(self, to: Any, *args: Any, **kwargs: Any) -> Any:
-        from smskit.limits import split_numbers
-
-        try:
-            return self._client.send(to, *args, **kwargs)
-        finally:
-            self._on_numbers(len(split_numbers(to)))
-
-    def send_batch(self, items: Any, *args: Any, **kwargs: Any) -> Any:
-        from smskit.client import SmsItem
-        from smskit.limits import split_numbers
-
-        items = list(items)
-        try:
-            return self._client.send_batch(items, *args, **kwargs)
-        finally:
-            self._on_numbers(sum(len(split_numbers(SmsItem.coerce(i).to)) for i in items))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-
 # ---------------------------------------------------------------------------------------------- Composer
 
 _NONE = "— choose a column —"
@@ -776,7 +740,7 @@ class Composer:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 results = send_campaign(
-                    plan, client=cast(Any, _CountingClient(self.client, advance)), progress=False, **self._send_options
+                    plan, client=self.client, progress=False, on_progress=advance, **self._send_options
                 )
         except SmsKitError as exc:
             self.progress.bar_style = "danger"

@@ -290,3 +290,20 @@ def test_sigkill_then_rerun_sends_each_recipient_at_most_once(emulator, tmp_path
     assert set(counts.index) <= set(accepted) | set(unknown)  # nothing sent that the results don't account for
     assert len(accepted) + len(unknown) == 5000
     assert len(accepted) >= 5000 - 2 * 500  # at most `concurrency` requests were in flight at the kill
+
+
+def test_on_progress_reports_every_number_in_the_calling_thread(emulator, emulator_client) -> None:
+    import threading
+
+    seen: list[tuple[int, str]] = []
+    smskit.send_campaign(
+        frame(1201),
+        client=emulator_client,
+        template_id=VERIFY,
+        params=["code"],
+        rate=None,
+        progress=False,
+        on_progress=lambda n: seen.append((n, threading.current_thread().name)),
+    )
+    assert sorted(n for n, _ in seen) == [201, 500, 500]
+    assert {name for _, name in seen} == {threading.current_thread().name}
