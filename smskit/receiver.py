@@ -137,6 +137,23 @@ class CallbackReceiver:
         state = "running" if self._server is not None else "stopped"
         return f"CallbackReceiver({str(self.store_path)!r}, host={self.host!r}, port={self.port}, {state})"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        server = self._server
+        if server is None:
+            url = "(stopped)"
+        else:
+            url = f"{server.url}{_PATH}" + ("/… (token hidden: use rx.url)" if self._token is not None else "")
+        rows = {
+            "statusCallback": url,
+            "store": str(self.store_path),
+            "reports stored": f"{self._store.count():,}" if self._store is not None else "—",
+            "push signatures": "verified" if self._push_keys else "not required",
+        }
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows.items())
+        return f"<b>smskit CallbackReceiver</b><table>{body}</table>"
+
     @property
     def port(self) -> int:
         return self._server.port if self._server is not None else self._port

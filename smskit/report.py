@@ -84,6 +84,10 @@ class DeliveryReport:
     sources: tuple[str, ...] = ()
     confidence: float = 0.95
 
+    def _repr_html_(self) -> str:
+        """The summary tables and notes (escaped), as a fragment for a notebook; write_report adds figures."""
+        return "\n".join(_html_sections(self))
+
 
 # --- inputs -------------------------------------------------------------------------------------------
 
@@ -434,6 +438,15 @@ def render_html(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]],
         f"<style>{_CSS}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
     ]
+    parts += _html_sections(report, figures=figures)
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]] | None = None) -> list[str]:
+    """Sources, tables, figures and notes as escaped HTML blocks (no page, no styles)."""
+    esc = html.escape
+    parts: list[str] = []
     if report.sources:
         parts.append("<p>Sources: " + ", ".join(f"<code>{esc(s)}</code>" for s in report.sources) + "</p>")
     for heading, table in report.tables.items():
@@ -448,8 +461,7 @@ def render_html(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]],
             )
     if report.notes:
         parts += ["<h2>Notes</h2>", "<ul>", *[f"<li>{esc(n)}</li>" for n in report.notes], "</ul>"]
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    return parts
 
 
 def display_table(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -531,3 +531,12 @@ def test_client_sees_ambiguous_as_may_have_reached(emulator):
         emulator.client(max_retries=0).send([US], "bfccfa780ff5e8f11245b2dfbc82efae", ["123456"])
     assert info.value.may_have_reached is True
     assert emulator.sent()["to"].tolist() == [US]
+
+
+def test_repr_html_shows_counts_never_the_secret() -> None:
+    with Emulator(seed=1) as emu:
+        emu.client().send("+6591234567", "any-template", ["1"])
+        page = emu._repr_html_()
+    assert emu.app_secret not in page
+    assert "<th>messages accepted</th><td>1</td>" in page
+    assert "(hidden)" in page

@@ -230,3 +230,16 @@ def test_emulator_pushes_reach_the_receiver(tmp_path: Path, push_format: str) ->
     assert set(reports["extend"]) == {"camp:1"}
     assert set(reports["to"]) <= set(numbers)
     assert 0 < reports["delivered"].mean() < 1
+
+
+def test_repr_html_hides_the_token_and_counts_reports(tmp_path) -> None:
+    import requests as http
+
+    from smskit.receiver import CallbackReceiver
+
+    with CallbackReceiver(tmp_path / "r.sqlite", token="s3cret<tok>") as rx:
+        http.post(rx.url, data={"smsMsgId": "m<1>", "status": "DELIVRD"}, timeout=5).raise_for_status()
+        page = rx._repr_html_()
+    assert "s3cret" not in page
+    assert "token hidden" in page
+    assert "<th>reports stored</th><td>1</td>" in page

@@ -313,3 +313,12 @@ def test_results_before_any_report_arrives(tmp_path: Path) -> None:
     assert overview["delivery rate"] == "0.0%"
     paths = write_report(report, tmp_path)
     assert paths["delivery_rate_by_template_id"].read_bytes()[:8] == PNG
+
+
+def test_repr_html_is_an_escaped_fragment() -> None:
+    reports = read_status_reports(pd.DataFrame({"sms_msg_id": ["m1"], "status": ["<script>x</script>"]}))
+    page = summarize(reports)._repr_html_()
+    assert "<script>" not in page
+    assert "&lt;script&gt;" in page
+    assert "<style" not in page  # a notebook output must not restyle the notebook
+    assert "<h2>Overview</h2>" in page

@@ -139,6 +139,23 @@ class Emulator:
         state = "running" if self._server.running else "stopped"
         return f"Emulator(base_url={self.base_url!r}, app_key={self.app_key!r}, {state})"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        state = "running" if self._server.running else "stopped"
+        rows = {
+            "base_url": self.base_url,
+            "app_key": self.app_key,
+            "app_secret": "(hidden)",
+            "state": state,
+            "requests received": f"{len(self._state._requests):,}",
+            "messages accepted": f"{len(self._state._sent):,}",
+            "delivery / fail / ambiguous rate": f"{self.delivery_rate:.0%} / {self.fail_rate:.0%} / "
+            f"{self.ambiguous_rate:.0%}",
+        }
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+        return f"<b>smskit Emulator</b><table>{body}</table>"
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> Emulator:
