@@ -17,6 +17,9 @@ person is worse than none. Scientific notation (``4.91511e+12``) has lost digits
 
 from __future__ import annotations
 
+import itertools
+import operator
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,7 +38,6 @@ _SEPARATORS = r"[\s\-().\u00a0\u2010-\u2015/]"
 _FLOAT_TEXT = r"\+?\d+\.0+"
 _SCIENTIFIC = r"^[+-]?\d(?:[.,]\d+)?[eE][+-]?\d+$"
 _LETTERS = r"[A-Za-z]"
-_CC_STRINGS = {str(cc): cc for cc in COUNTRY_CODE_TO_REGION_CODE}
 
 _TYPE_DESCS = (  # any match means valid, so the common types go first
     "mobile",
@@ -146,44 +148,61 @@ def _code_rules(cc: int) -> _CodeRules | None:
     return _CodeRules(tuple(compiled), npp)
 
 
-def _fast_e164(numbers: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For E.164-shaped strings: (decided, valid, region) arrays; undecided ones go to phonenumbers."""
+def _matches(pattern: str | re.Pattern[str], values: list[str], *, full: bool = True) -> np.ndarray:
+    """``bool`` array: does ``pattern`` (full-)match each string; C-level iteration, no per-row bytecode."""
+    compiled = re.compile(pattern) if isinstance(pattern, str) else pattern
+    method = compiled.fullmatch if full else compiled.match
+    return np.fromiter(map(bool, map(method, values)), dtype=bool, count=len(values))
+
+
+def _country_codes(numbers: list[str]) -> np.ndarray:
+    """The country calling code of each ``+``-prefixed string (0 where no assigned code starts it)."""
+    head = np.array(numbers, dtype="U4").view(np.uint32).reshape(len(numbers), 4)[:, 1:].astype(np.int64) - 48
+    digit = (head >= 0) & (head <= 9)
+    head[~digit] = 0
+    known = np.zeros(1000, dtype=bool)
+    known[list(COUNTRY_CODE_TO_REGION_CODE)] = True
+    one = np.where(digit[:, 0], head[:, 0], 0)
+    two = np.where(digit[:, 0] & digit[:, 1], head[:, 0] * 10 + head[:, 1], 0)
+    three = np.where(digit.all(axis=1), two * 10 + head[:, 2], 0)
+    return np.where(known[one], one, np.where(known[two], two, np.where(known[three], three, 0)))
+
+
+def _fast_e164(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """For E.164-shaped strings: (valid, region) arrays; the ones not found valid go to phonenumbers."""
     n = len(numbers)
-    decided = np.zeros(n, dtype=bool)
     valid = np.zeros(n, dtype=bool)
     region = np.full(n, "", dtype=object)
-    cc = pd.Series(pd.NA, index=numbers.index, dtype="string")
-    for width in (1, 2, 3):
-        prefix = numbers.str.slice(1, 1 + width)
-        hit = cc.isna() & prefix.isin(_CC_STRINGS)
-        cc = cc.mask(hit, prefix)
-    positions = pd.Series(np.arange(n), index=numbers.index)
-    keys = cc.astype(object).where(cc.notna(), None)
-    for code, idx in positions.groupby(keys, dropna=True).groups.items():
-        rules = _code_rules(_CC_STRINGS[str(code)])
+    if n == 0:
+        return valid, region
+    cc = _country_codes(numbers)
+    values = np.array(numbers, dtype=object)
+    for code in np.unique(cc[cc > 0]).tolist():
+        rules = _code_rules(code)
         if rules is None:
             continue
-        pos = positions.loc[idx].to_numpy()
-        nsn = numbers.iloc[pos].str.slice(1 + len(str(code)))
+        pos = np.flatnonzero(cc == code)
+        nsn = list(map(operator.itemgetter(slice(1 + len(str(code)), None)), values[pos].tolist()))
+        nsn_arr = np.array(nsn, dtype=object)
         free = np.ones(len(pos), dtype=bool)
         if rules.national_prefix:
-            free &= ~nsn.str.match(rules.national_prefix).to_numpy(dtype=bool, na_value=False)
+            free &= ~_matches(rules.national_prefix, nsn, full=False)
         assigned = np.full(len(pos), "", dtype=object)
         ok = np.zeros(len(pos), dtype=bool)
+        todo = np.arange(len(pos))
         for reg, leading, validity in rules.regions:
-            todo = assigned == ""
-            if not todo.any():
+            if not len(todo):
                 break
-            sub = nsn[todo]
-            fits = sub.str.fullmatch(validity).to_numpy(dtype=bool, na_value=False)
-            claims = sub.str.match(leading).to_numpy(dtype=bool, na_value=False) if leading else fits
-            where = np.flatnonzero(todo)[claims]
+            sub = nsn if len(todo) == len(pos) else nsn_arr[todo].tolist()
+            fits = _matches(validity, sub)
+            claims = _matches(leading, sub, full=False) if leading else fits
+            where = todo[claims]
             assigned[where] = reg
             ok[where] = fits[claims]
-        decided[pos] = free & ok
+            todo = todo[~claims]
         valid[pos] = free & ok
         region[pos] = assigned
-    return decided, valid, region
+    return valid, region
 
 
 # ------------------------------------------------------------------------------------------- frames
@@ -194,13 +213,20 @@ _MISSING = "missing phone number"
 _SCIENCE = "stored in scientific notation (digits are lost): format the phone column as text"
 
 
-def _clean(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def _clean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct raw values → (cleaned text, problem ("" where none), E.164-shaped mask)."""
-    floats = np.fromiter((isinstance(v, float) for v in values), dtype=bool, count=len(values))
-    text = values.astype(str).str.strip()
-    shaped = text.str.fullmatch(_E164_SHAPE).to_numpy(dtype=bool) & ~floats
-    problem = np.full(len(values), "", dtype=object)
-    rest = text[~shaped]
+    n = len(values)
+    floats = np.fromiter(map(isinstance, values, itertools.repeat(float)), dtype=bool, count=n)
+    if not np.fromiter(map(isinstance, values, itertools.repeat(str)), dtype=bool, count=n).all():
+        values = pd.Series(values, dtype=object).astype(str).to_numpy(dtype=object)
+    stripped = list(map(str.strip, values.tolist()))
+    text = np.empty(n, dtype=object)
+    text[:] = stripped
+    shaped = _matches(_E164_SHAPE, stripped) & ~floats
+    problem = np.full(n, "", dtype=object)
+    if shaped.all():  # the common case: a column of E.164 numbers needs no cleaning
+        return text, problem, shaped
+    rest = pd.Series(text[~shaped], dtype=object)
     bad = np.full(len(rest), "", dtype=object)
     bad[rest.str.contains(_LETTERS).to_numpy(dtype=bool)] = "contains letters"
     bad[floats[~shaped] | rest.str.fullmatch(_FLOAT_TEXT).to_numpy(dtype=bool)] = _EXCEL
@@ -208,9 +234,37 @@ def _clean(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     bad[(rest == "").to_numpy()] = _MISSING
     problem[~shaped] = bad
     cleaned = rest.str.replace(_SEPARATORS, "", regex=True)
-    text[~shaped] = cleaned
+    text[~shaped] = cleaned.to_numpy(dtype=object)
     shaped[~shaped] = (bad == "") & cleaned.str.fullmatch(_E164_SHAPE).to_numpy(dtype=bool)
     return text, problem, shaped
+
+
+def _normalize_codes(
+    series: pd.Series, *, default_region: str | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(codes, e164, region, problem)``: each distinct value normalized once; ``e164[codes]`` per row.
+
+    The value arrays have one slot per distinct value plus a last one for NA ("missing phone number").
+    """
+    region_arg = default_region.upper() if default_region else None
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    m = len(uniques)
+    codes[codes < 0] = m
+    text, problem, shaped = _clean(np.asarray(uniques, dtype=object))
+    e164 = np.full(m + 1, None, dtype=object)
+    region = np.full(m + 1, "", dtype=object)
+    problem = np.append(problem, _MISSING)
+
+    todo = problem[:-1] == ""
+    if shaped.any():
+        where = np.flatnonzero(shaped)
+        valid, reg = _fast_e164(text[where].tolist())
+        e164[where[valid]] = text[where[valid]]
+        region[where] = reg
+        todo[where[valid]] = False
+    for i in np.flatnonzero(todo).tolist():
+        e164[i], region[i], problem[i] = normalize_one(text[i], region_arg)
+    return codes, e164, region, problem
 
 
 def normalize_numbers(series: pd.Series, *, default_region: str | None = None) -> pd.DataFrame:
@@ -228,23 +282,7 @@ def normalize_numbers(series: pd.Series, *, default_region: str | None = None) -
     DataFrame on ``series``' index: ``e164`` (str, NA when unusable), ``region`` (ISO code or ""),
     ``problem`` ("" when the number is valid).
     """
-    region_arg = default_region.upper() if default_region else None
-    codes, uniques = pd.factorize(series.astype(object).to_numpy(), use_na_sentinel=True)
-    text, problem, shaped = _clean(pd.Series(uniques, dtype=object))
-    e164 = np.full(len(text) + 1, None, dtype=object)  # the extra last slot is NA's (code -1)
-    region = np.full(len(text) + 1, "", dtype=object)
-    problem = np.append(problem, _MISSING)
-
-    todo = problem[:-1] == ""
-    if shaped.any():
-        decided, valid, reg = _fast_e164(text[shaped].reset_index(drop=True))
-        where = np.flatnonzero(shaped)
-        e164[where[valid]] = text.to_numpy()[where[valid]]
-        region[where] = reg
-        todo[where[decided]] = False
-    for i in np.flatnonzero(todo):
-        e164[i], region[i], problem[i] = normalize_one(text.iat[int(i)], region_arg)
-
+    codes, e164, region, problem = _normalize_codes(series, default_region=default_region)
     return pd.DataFrame(
         {
             "e164": pd.Series(e164[codes], index=series.index, dtype="str"),

@@ -124,3 +124,38 @@ def test_fast_path_agrees_on_example_numbers_of_every_region() -> None:
     assert list(out["e164"]) == [_reference(r) for r in raws]
     regions = [phonenumbers.region_code_for_number(phonenumbers.parse(r)) for r in raws]
     assert list(out["region"]) == regions
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(st.sampled_from(CODES), st.text("0123456789", min_size=4, max_size=12)).map(
+                lambda t: f"+{t[0]}{t[1]}"
+            ),
+            st.text("+0123456789٤٥ -()", min_size=1, max_size=16),
+            st.integers(min_value=0, max_value=10**13),
+            st.none(),
+        ),
+        max_size=30,
+    )
+)
+def test_mixed_columns_agree_with_phonenumbers(raws: list[object]) -> None:
+    """Whatever mixes of E.164, formatted, non-ASCII-digit, numeric and missing values: same verdicts."""
+    out = normalize_numbers(pd.Series(raws, dtype=object), default_region="DE")
+    for raw, e164, problem in zip(raws, out["e164"], out["problem"], strict=True):
+        if raw is None:
+            assert problem == "missing phone number"
+            continue
+        got = None if pd.isna(e164) else e164
+        assert got == _reference(str(raw), "DE")
+        assert (problem == "") == (got is not None)
+
+
+def test_a_column_of_e164_numbers_takes_the_fast_path_with_the_same_answers() -> None:
+    clean = ["+4915112345678", "+447911123456", "+8613812345678", "+12125551088", "+6591234567"]
+    alone = normalize_numbers(pd.Series(clean))
+    mixed = normalize_numbers(pd.Series([*clean, " +49 151 1234 5678 "])).iloc[:5]
+    pd.testing.assert_frame_equal(alone, mixed)
+    assert list(alone["e164"]) == clean
+    assert list(alone["region"]) == ["DE", "GG", "CN", "US", "SG"]
