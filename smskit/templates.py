@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 import os
@@ -136,6 +137,17 @@ def _rule_for(name: str) -> _Rule:
     )
 
 
+@lru_cache(maxsize=256)
+def _value_regex(name: str) -> re.Pattern[str]:
+    """Full-match regex of a valid value of variable ``name``: not blank, and the variable's rule."""
+    return _compile(r"(?=.*\S)(?:" + _rule_for(name).pattern + ")")
+
+
+def _fullmatches(pattern: re.Pattern[str], values: list[str]) -> np.ndarray:
+    """``bool`` array: does ``pattern`` fully match each string (C-level iteration over the list)."""
+    return np.fromiter(map(bool, map(pattern.fullmatch, values)), dtype=bool, count=len(values))
+
+
 def parse_variables(content: str) -> tuple[str, ...]:
     """Names of the variables in ``content`` in order of appearance, e.g. ``("NUM_6",)``.
 
@@ -209,6 +221,27 @@ def _prefix(template: Template, signature: str | None) -> str:
     """The ``【signature】`` the mainland platform prepends (empty for international templates)."""
     sig = _signature_for(template, signature)
     return f"【{sig}】" if template.region == "mainland" and sig else ""
+
+
+def _fixed_text(template: Template, signature: str | None) -> str:
+    """Everything a message of ``template`` contains besides its params: the prefix and the literals."""
+    return _prefix(template, signature) + "".join(_literals(template.content))
+
+
+def _render_columns(
+    template: Template, columns: Sequence[Sequence[str] | np.ndarray], n: int, signature: str | None
+) -> np.ndarray:
+    """Object array of ``n`` rendered messages, param j of message i being ``columns[j][i]``."""
+    lits = _literals(template.content)
+    pieces = [_prefix(template, signature) + lits[0], *lits[1:]]
+    if not columns:
+        out = np.empty(n, dtype=object)
+        out[:] = pieces[0]
+        return out
+    parts: list[Iterable[str]] = [itertools.repeat(pieces[0])]
+    for column, lit in zip(columns, pieces[1:], strict=True):
+        parts += [column, itertools.repeat(lit)]
+    return np.fromiter(map("".join, zip(*parts, strict=False)), dtype=object, count=n)  # repeat() is endless
 
 
 # ---------------------------------------------------------------------------------------------- catalog
@@ -397,7 +430,7 @@ def invalid_params_mask(template: Template, params: pd.DataFrame, *, signature: 
     if params.shape[1] != n_vars or (template.region == "mainland" and not _signature_for(template, signature)):
         return pd.Series(True, index=params.index, dtype=bool)
     bad = np.zeros(len(params), dtype=bool)
-    total = np.full(len(params), len(_prefix(template, signature)) + sum(len(s) for s in _literals(template.content)))
+    total = np.full(len(params), len(_fixed_text(template, signature)), dtype=np.int64)
     for j, name in enumerate(template.variables):
         col = params.iloc[:, j]
         is_str = (
@@ -405,11 +438,9 @@ def invalid_params_mask(template: Template, params: pd.DataFrame, *, signature: 
             if col.dtype == object
             else ~col.isna().to_numpy()
         )
-        text = col.where(is_str, "").astype(str)
-        rule = _rule_for(name)
-        length = text.str.len().to_numpy()
-        pattern = r"(?=.*\S)(?:" + rule.pattern + ")"  # not blank, and the rule
-        ok = text.str.fullmatch(pattern, flags=re.DOTALL).to_numpy(dtype=bool, na_value=False) & is_str
+        values = col.where(is_str, "").astype(str).tolist()
+        length = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        ok = _fullmatches(_value_regex(name), values) & is_str
         if template.kind == "verification":
             ok = ok & (length <= MAX_VERIFICATION_CHARS)
         bad |= ~ok
@@ -447,9 +478,8 @@ def render_series(template: Template, params: pd.DataFrame, *, signature: str | 
             f"template {template.template_id} has {len(lits) - 1} variable(s), got {params.shape[1]} column(s)",
             advice="pass one params column per variable, in order",
         )
-    out = np.full(len(params), _prefix(template, signature) + lits[0], dtype=object)
-    for j, lit in enumerate(lits[1:]):
-        out = out + params.iloc[:, j].astype(str).to_numpy(dtype=object) + lit
+    columns = [params.iloc[:, j].astype(str).tolist() for j in range(params.shape[1])]
+    out = _render_columns(template, columns, len(params), signature)
     return pd.Series(out, index=params.index, dtype="str")
 
 
@@ -504,7 +534,32 @@ def segments_series(texts: pd.Series, *, encodings: pd.Series | None = None) -> 
     if ucs2.any():
         astral = texts[ucs2].str.count(_ASTRAL_RE).to_numpy(dtype=np.int64)
         length[ucs2] += astral
+    return pd.Series(_segments_of(length, ucs2), index=texts.index)
+
+
+def _text_stats(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per string: (all GSM-7, chars, GSM-7 extension chars, astral chars).
+
+    A message's units add up over its parts: it is GSM-7 when every part is, and its length is the
+    chars plus the extension chars (GSM-7) or plus the astral chars (UCS-2, surrogate pairs).
+    """
+    n = len(values)
+    gsm = _fullmatches(_compile(_BASIC_RE), values)
+    chars = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    ext = np.zeros(n, dtype=np.int64)
+    astral = np.zeros(n, dtype=np.int64)
+    other = np.flatnonzero(~gsm)
+    if len(other):
+        rest = pd.Series(np.asarray(values, dtype=object)[other], dtype=object)
+        rest_gsm = rest.str.fullmatch(_GSM7_RE, flags=re.DOTALL).to_numpy(dtype=bool)
+        gsm[other] = rest_gsm
+        ext[other[rest_gsm]] = rest[rest_gsm].str.count(_EXT_RE).to_numpy(dtype=np.int64)
+        astral[other[~rest_gsm]] = rest[~rest_gsm].str.count(_ASTRAL_RE).to_numpy(dtype=np.int64)
+    return gsm, chars, ext, astral
+
+
+def _segments_of(length: np.ndarray, ucs2: np.ndarray) -> np.ndarray:
+    """Vectorized ``_segments_from``."""
     single = np.where(ucs2, 70, 160)
     multi = np.where(ucs2, 67, 153)
-    segs = np.where(length <= single, 1, -(-length // multi))
-    return pd.Series(segs.astype(np.int64), index=texts.index)
+    return np.where(length <= single, 1, -(-length // multi)).astype(np.int64)

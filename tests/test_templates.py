@@ -6,6 +6,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -262,3 +263,30 @@ def test_vectorized_validation_agrees_with_scalar(rows: list[tuple[str, ...]]) -
         mask = invalid_params_mask(template, frame[list(cols)])
         expected = [bool(validate_params(template, list(r))) for r in frame[list(cols)].itertuples(index=False)]
         assert list(mask) == expected
+
+
+def test_render_series_without_variables_keeps_braces_literal() -> None:
+    plain = Template("t-plain", "No {vars} here, 100% {{sure}}", "international", "notification")
+    out = render_series(plain, pd.DataFrame(index=["a", "b"]))
+    assert list(out) == ["No {vars} here, 100% {{sure}}"] * 2
+    braces = Template("t-braces", "{x} ${TXT_9} {y}", "international", "notification")
+    out = render_series(braces, pd.DataFrame({"p": ["{0}", "a}b{"]}))
+    assert list(out) == ["{x} {0} {y}", "{x} a}b{ {y}"]
+
+
+part_text = st.one_of(gsm_text, any_text, st.text(alphabet="a€[😀中", max_size=40))
+
+
+@settings(max_examples=80)
+@given(st.lists(part_text, min_size=1, max_size=5))
+def test_message_units_add_up_over_its_parts(parts: list[str]) -> None:
+    """What the planner relies on: a message's encoding and segments from its parts' statistics."""
+    from smskit.templates import _segments_of, _text_stats
+
+    gsm, chars, ext, astral = _text_stats(parts)
+    whole = "".join(parts)
+    all_gsm = bool(gsm.all())
+    assert ("GSM-7" if all_gsm else "UCS-2") == encoding_of(whole)
+    length = int(chars.sum() + (ext.sum() if all_gsm else astral.sum()))
+    assert length == text_length(whole)
+    assert _segments_of(np.array([length]), np.array([not all_gsm]))[0] == segments(whole)
