@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smskit.errors import DataValidationError
 from smskit.plan import MAX_ITEMS_PER_CALL, CampaignPlan, plan_campaign
 from smskit.recipients import read_recipients
-from smskit.templates import Template, TemplateCatalog, load_templates, render
+from smskit.templates import Template, TemplateCatalog, encoding_of, load_templates, render, segments, validate_params
 
 VERIFY = Template("verify", "Your code is ${NUM_6}.", "international", "verification")
 HELLO = Template("hello", "Hi ${TXT_20}, see you on ${DATE}.", "international", "notification")
@@ -318,3 +320,84 @@ def test_items_positions_match_labels() -> None:
     rec = plan.recipients
     assert rec["request_no"].notna().all()
     assert list(rec["item_no"]) == [0, 0, 1, 1]
+
+
+def test_fingerprint_changes_with_any_number_param_template_or_signature() -> None:
+    frame = pd.DataFrame(
+        {"phone": numbers(4), "tpl": ["promo_a", "promo_a", "promo_b", "cn"], "p": ["Ann", "Bo", "Cy", "1234"]}
+    )
+
+    def fp(f: pd.DataFrame, **kw: object) -> str:
+        return plan_campaign(f, template_column="tpl", params=["p"], templates=CATALOG, **kw).fingerprint
+
+    base = fp(frame)
+    assert base == fp(frame.copy()) == fp(frame.set_axis(list("wxyz")))  # labels are not sent
+    variants = [frame.copy() for _ in range(3)]
+    variants[0].loc[1, "phone"] = numbers(1, start=99)[0]
+    variants[1].loc[1, "p"] = "Bob"
+    variants[2].loc[1, "tpl"] = "promo_b"
+    prints = {fp(v) for v in variants} | {fp(frame, signature="其他"), fp(frame, sender="isms2")}
+    assert len(prints) == 5
+    assert base not in prints
+    # an invalid row that is not sent leaves the fingerprint alone
+    extra = pd.concat([frame, pd.DataFrame({"phone": ["x"], "tpl": ["promo_a"], "p": ["Zed"]}, index=[9])])
+    assert fp(extra) == base
+
+
+def test_items_are_ordered_by_request_so_calls_are_contiguous() -> None:
+    # promo_a (two params → batchSendDiffSms) comes first in the input, promo_b (one → batchSendSms) second
+    rows = [("promo_a", "Ann")] * 3 + [("promo_b", "Cy")] * 600 + [("promo_a", "Bo")] * 2
+    frame = pd.DataFrame(rows, columns=["tpl", "p"])
+    frame["phone"] = numbers(len(frame))
+    plan = plan_campaign(frame, template_column="tpl", params=["p"], templates=CATALOG)
+    items = plan.items
+    assert list(items["request_no"]) == sorted(items["request_no"])
+    assert list(items["item_no"]) == list(range(len(items)))
+    assert list(plan.requests["api"]) == ["batchSendSms", "batchSendSms", "batchSendDiffSms"]
+    assert list(plan.requests["n_items"]) == [1, 1, 2]
+    positions = [p for ps in items["positions"] for p in ps]
+    assert sorted(positions) == list(range(len(frame)))
+    rec = plan.recipients
+    assert list(rec["item_no"].iloc[positions]) == list(np.repeat(items["item_no"], items["n_numbers"]))
+
+
+def test_missing_and_empty_params_are_one_value_and_numbers_compare_as_text() -> None:
+    frame = pd.DataFrame(
+        {"phone": [numbers(1)[0]] * 4, "a": ["", None, "x", "x"], "b": pd.Series([1, 1, 2, 2], dtype=object)}
+    )
+    frame.loc[3, "b"] = "2"
+    plan = plan_campaign(frame, template_id="whatever", params=["a", "b"])
+    rec = plan.recipients
+    assert list(rec["params"]) == [("", "1"), ("", "1"), ("x", "2"), ("x", "2")]
+    assert list(rec["problem"]) == ["param 1 is empty", "param 1 is empty", "", "duplicate of row 2"]
+
+
+any_param = st.one_of(
+    st.text(max_size=12),
+    st.text(alphabet="0123456789", min_size=1, max_size=8),
+    st.text(alphabet="aé€[{}😀中 ", max_size=25),
+    st.none(),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["verify", "hello", "promo_a", "cn", "nope"]), any_param, any_param), max_size=30
+    )
+)
+def test_rows_agree_with_scalar_render_validate_and_segments(rows: list[tuple[str, str | None, str | None]]) -> None:
+    frame = pd.DataFrame(rows, columns=["tpl", "a", "b"], dtype=object)
+    frame["phone"] = numbers(len(frame))
+    rec = plan_campaign(frame, template_column="tpl", params=["a", "b"], templates=CATALOG).recipients
+    for (tid, a, b), (_, row) in zip(rows, rec.iterrows(), strict=True):
+        if tid == "nope":
+            assert row["problem"].startswith("unknown template_id")
+            continue
+        template = CATALOG[tid]
+        values = (a or "", b or "")[: len(template.variables)]
+        assert row["params"] == values
+        assert row["text"] == render(template, values)
+        assert row["encoding"] == encoding_of(row["text"])
+        assert row["segments"] == segments(row["text"])
+        assert row["problem"] == "; ".join(validate_params(template, values))
