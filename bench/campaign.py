@@ -9,7 +9,8 @@ to the emulator running in its own process, unpaced, against the guide's style (
 per recipient on a new connection) over a 2,000-recipient sample; ratio per recipient, and the peak
 memory of the sending process.
 
-Run: ``.venv/bin/python bench/campaign.py [--rows N] [--sample N] [--send N] [--send-baseline N]``
+Run: ``.venv/bin/python bench/campaign.py [--rows N] [--sample N] [--send N] [--send-baseline N]
+[--only plan|send] [--trace-memory]``
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import resource
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +67,11 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bench_plan(rows: int = 1_000_000, sample: int = 20_000) -> dict[str, float]:
-    """Time plan_campaign on ``rows`` rows vs the per-row phonenumbers loop on ``sample`` rows."""
+def bench_plan(rows: int = 1_000_000, sample: int = 20_000, *, trace: bool = False) -> dict[str, float]:
+    """Time plan_campaign on ``rows`` rows vs the per-row phonenumbers loop on ``sample`` rows.
+
+    With ``trace`` the planning call runs under tracemalloc (its peak is printed; its time is then slower).
+    """
     catalog = load_templates(DATA / "templates.csv")
     template = next(t for t in catalog.values() if t.variables == ("NUM_6", "TXT_20"))
     kwargs = {
@@ -94,9 +99,16 @@ def bench_plan(rows: int = 1_000_000, sample: int = 20_000) -> dict[str, float]:
 
     frame = synthesize(rows)
     rss_before = _peak_rss_mib()
+    if trace:
+        tracemalloc.start()
     t0 = time.perf_counter()
     plan = plan_campaign(frame, **kwargs)
     plan_s = time.perf_counter() - t0
+    traced = ""
+    if trace:
+        retained, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        traced = f"  (under tracemalloc: peak {peak / 2**20:.0f} MiB, retained {retained / 2**20:.0f} MiB)"
     t0 = time.perf_counter()
     n_requests = len(plan.requests)
     views_s = time.perf_counter() - t0
@@ -108,7 +120,7 @@ def bench_plan(rows: int = 1_000_000, sample: int = 20_000) -> dict[str, float]:
     base_us = base_s / sample * 1e6
     plan_us = plan_s / rows * 1e6
     s = plan.summary
-    print(f"plan_campaign: {rows:,} rows in {plan_s:.2f} s ({plan_us:.2f} µs/row)")
+    print(f"plan_campaign: {rows:,} rows in {plan_s:.2f} s ({plan_us:.2f} µs/row){traced}")
     print(f"  + items/requests views {views_s:.2f} s ({n_requests:,} calls), fingerprint {fp_s:.2f} s")
     counts = ", ".join(f"{k} {s[k]:,}" for k in ("ready", "invalid", "suppressed", "segments"))
     print(f"  {counts}")
@@ -223,10 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--send", type=int, default=1_000_000)
     parser.add_argument("--send-baseline", type=int, default=2_000)
     parser.add_argument("--only", choices=("plan", "send"))
+    parser.add_argument("--trace-memory", action="store_true", help="run the planning call under tracemalloc")
     args = parser.parse_args(argv)
     if args.only != "send":
         print("== planning ==")
-        bench_plan(args.rows, args.sample)
+        bench_plan(args.rows, args.sample, trace=args.trace_memory)
     if args.only != "plan":
         print("== sending ==")
         bench_send(args.send, args.send_baseline)
