@@ -12,13 +12,13 @@ Usage: ``reports = read_status_reports("callbacks.log")``.
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
-from urllib.parse import unquote
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,6 @@ from smskit.reports import (
     WIRE_FIELDS,
     parse_report_body,
     segment_number,
-    split_urlencoded,
     unquote_field,
 )
 from smskit.store import is_report_store, read_store_frame
@@ -56,7 +55,6 @@ DEFAULT_EXPORT_MAPPING: dict[str, str] = {
 _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")
 _INPUTS = WIRE_COLUMNS
-_MAX_PASSES = 16
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 #: The dtype of each column of a report frame.
 REPORT_DTYPES: dict[str, Any] = {
@@ -173,152 +171,278 @@ def _frame_columns(frame: pd.DataFrame, mapping: Mapping[str, str] | None, *, na
 
 # --- callback logs --------------------------------------------------------------------------------------
 
+#: Whitespace ``parse_report_body`` strips from a line's ends (any non-ASCII byte too, to be safe):
+#: lines starting or ending with one of these are parsed one by one.
+_EDGE = np.zeros(256, dtype=bool)
+_EDGE[list(b" \t\r\x0b\x0c\x1c\x1d\x1e\x1f")] = True
+_EDGE[0x80:] = True
+_END = ""  # a key slot past a line's last field
+_NL = ord("\n")
+_NOT_ASCII_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
+_INDENTED_JSON = re.compile(rb"[ \t]+\{")
+_SAMPLES = 64
+
+
+class _Lines(NamedTuple):
+    """A block of text lines as bytes, with each line's start and end offsets."""
+
+    data: bytes
+    arr: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    @classmethod
+    def of(cls, data: bytes, n: int) -> _Lines:
+        arr = np.frombuffer(data, dtype=np.uint8)
+        breaks = np.flatnonzero(arr == _NL)
+        return cls(data, arr, np.concatenate(([0], breaks + 1))[:n], np.append(breaks, len(data))[:n])
+
+    def line(self, i: int) -> str:
+        return self.data[self.starts[i] : self.ends[i]].decode("utf-8")
+
 
 def _read_callback_log(path: Path) -> pd.DataFrame:
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ReportError(f"{path} is not UTF-8 text (byte {exc.start})", advice="pass a callback log") from exc
-    text = text.replace("\r\n", "\n").strip("\n")
-    if not text:
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ReportError(f"{path} is not UTF-8 text (byte {exc.start})", advice="pass a callback log") from exc
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n")
+    if data[:1] == b"\n":
+        data = data.lstrip(b"\n")
+    size = len(data)  # trailing newlines are ignored without copying the text
+    while size and data[size - 1] == _NL:
+        size -= 1
+    if not size:
         return pd.DataFrame(columns=list(_INPUTS))
-    if text.lstrip().startswith("{") or "\n{" in text or re.search(r"\n[ \t]+\{", text):
-        lines = np.array(text.split("\n"), dtype=object)
-        is_json = np.fromiter((ln.lstrip().startswith("{") for ln in lines), bool, len(lines))
-        numbers = np.arange(1, len(lines) + 1)
+    lines = _Lines.of(data, data.count(b"\n", 0, size) + 1)
+    if _has_json(lines):
+        text = np.array(data[:size].decode("utf-8").split("\n"), dtype=object)
+        is_json = np.fromiter((ln.lstrip().startswith("{") for ln in text), bool, len(text))
+        numbers = np.arange(1, len(text) + 1)
         parts = []
         if is_json.any():
-            parts.append(_json_lines(lines[is_json], numbers[is_json]))
+            parts.append(_json_lines(text[is_json], numbers[is_json]))
         if (~is_json).any():
-            parts.append(_urlencoded_lines("\n".join(lines[~is_json]), numbers[~is_json]))
+            block = "\n".join(text[~is_json]).encode("utf-8")
+            parts.append(_urlencoded_lines(_Lines.of(block, int((~is_json).sum())), numbers[~is_json]))
         return pd.concat(parts).sort_values("_line", kind="stable", ignore_index=True)
-    return _urlencoded_lines(text, np.arange(1, text.count("\n") + 2))
+    return _urlencoded_lines(lines, np.arange(1, len(lines.starts) + 1))
 
 
-def _urlencoded_lines(block: str, numbers: np.ndarray) -> pd.DataFrame:
-    """Vectorized split of urlencoded lines: one regex pass over the text per distinct field order."""
-    plus_is_blank = "+" in block
-    # ':' (timestamps) and '+' (E.164 numbers) are the common escapes and mean nothing to the splitter
-    block = block.replace("%3A", ":")
-    if not plus_is_blank:
-        block = block.replace("%2B", "+")
-    escaped = "%" in block or plus_is_blank
+def _has_json(lines: _Lines) -> bool:
+    """Whether the log holds JSON objects: it starts with ``{`` or a line does, after blanks."""
+    data, arr, starts, ends = lines
+    lead = _NOT_ASCII_BLANK.search(data)
+    if lead is not None and (
+        lead.group() == b"{" or (lead.group() >= b"\x80" and data.decode("utf-8").lstrip().startswith("{"))
+    ):
+        return True
+    filled = np.flatnonzero(ends > starts)
+    first = arr[starts[filled]]
+    if (first == ord("{")).any():
+        return True
+    indented = filled[(first == ord(" ")) | (first == ord("\t"))]
+    return any(_INDENTED_JSON.match(data, starts[i]) for i in indented)
+
+
+def _urlencoded_lines(lines: _Lines, numbers: np.ndarray) -> pd.DataFrame:
+    """Split urlencoded lines with pandas' C parser; lines it cannot split exactly are parsed one by one.
+
+    ``&`` is rewritten to ``=&`` and each line split on ``=``: cells then alternate key, value, …, every
+    key after the first starting with ``&``. A line is taken from the split only if it has exactly one
+    ``&`` fewer than its fields and one ``=`` per field (so each ``&``-separated part is one ``name=value``);
+    any other line (blanks at its ends, a ``\r``, empty or ``=``-carrying parts, more fields than
+    sampled) goes to :func:`~smskit.reports.parse_report_body`, so both paths agree line for line.
+    """
+    block, arr, starts, ends = lines
     n = len(numbers)
+    filled = ends > starts
+    slow = ~filled
+    slow[filled] = _EDGE[arr[starts[filled]]] | _EDGE[arr[ends[filled] - 1]]
+    if b"\r" in block:
+        slow[np.searchsorted(starts, np.flatnonzero(arr == ord("\r")), side="right") - 1] = True
+    keys, values = _split_cells(block, n, _max_fields(block))
+    nfields = np.full(n, -1, dtype=np.int64)
+    fields: list[tuple[str, int, np.ndarray]] = []
+    for i, col in enumerate(keys):
+        open_ = nfields < 0
+        if not open_.any():
+            break
+        for cell, rows in _groups(col, open_):
+            name = _key_name(cell, first=i == 0)
+            if name == _END:
+                nfields[rows] = i
+            elif name is None:  # not a plain key: parse this line one by one
+                slow |= rows
+                nfields[rows] = i
+            else:
+                fields.append((name, i, rows))
+    nfields[nfields < 0] = len(keys)
+    for f in range(1, len(keys) + 1):  # an empty last value must be a real cell: the line ends with '='
+        rows = np.flatnonzero(~slow & (nfields == f))
+        empty = rows[values[f - 1][rows] == ""]
+        slow[empty[arr[ends[empty] - 1] != ord("=")]] = True
+    text = {int(i): lines.line(int(i)) for i in np.flatnonzero(slow)}
+    amps = block.count(b"&") - sum(line.count("&") for line in text.values())
+    eqs = block.count(b"=") - sum(line.count("=") for line in text.values())
+    taken = nfields[~slow]
+    if amps != int(taken.sum()) - len(taken) or eqs != int(taken.sum()):  # find the lines that differ
+        odd = ~slow & ((_per_line(arr, starts, "&") != nfields - 1) | (_per_line(arr, starts, "=") != nfields))
+        text.update({int(i): lines.line(int(i)) for i in np.flatnonzero(odd)})
+        slow |= odd
+    fast = ~slow
     cols: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in _INPUTS}
     bad = np.zeros(n, dtype=bool)
-    pending = np.arange(n)
-    text = block
-    lines: np.ndarray | None = None
-    for _ in range(_MAX_PASSES):
-        keys, uniform = _common_signature(text)
-        if keys is None:
-            break
-        fields = "&".join(re.escape(k) + "=([^&\n]*)" for k in keys)
-        found = re.compile(f"^{fields}$", re.M).findall(text) if uniform else []
-        if uniform and len(found) == len(pending):  # every line has this field order
-            arr = np.array(found, dtype=object).reshape(len(found), len(keys))
-            hit = np.ones(len(found), dtype=bool)
-        else:  # keep one match per line (the `.*` branch) so rows stay aligned with lines
-            first = re.escape(keys[0])
-            rest = fields[len(first) :]
-            found = re.compile(f"^(?:({first}){rest}|.*)$", re.M).findall(text)
-            if len(found) != len(pending):
-                break
-            arr = np.array(found, dtype=object).reshape(len(found), len(keys) + 1)
-            hit = arr[:, 0] != ""
-            arr = arr[:, 1:]
-            if not hit.any():
-                break
-        rows = pending[hit]
-        names = [unquote_field(k) for k in keys]
-        if len(set(names)) != len(names):
-            bad[rows] = True
+    seen: dict[str, np.ndarray] = {}
+    for name, i, rows in fields:
+        rows &= fast
+        if name in seen:
+            bad |= seen[name] & rows  # a repeated field
+            seen[name] |= rows
         else:
-            for j, name in enumerate(names):
-                target = WIRE_FIELDS.get(name)
-                if target is None:
-                    continue
-                if not escaped:
-                    cols[target][rows] = arr[hit, j]
-                    continue
-                values, undecodable = _decode_column(arr[hit, j], plus_is_blank=plus_is_blank)
-                cols[target][rows] = values
-                bad[rows[undecodable]] = True
-        pending = pending[~hit]
-        if not len(pending):
-            break
-        if lines is None:
-            lines = np.array(block.split("\n"), dtype=object)
-        text = "\n".join(lines[pending])
-    if len(pending):  # many field orders, or odd lines: parse those one by one
-        if lines is None:
-            lines = np.array(block.split("\n"), dtype=object)
-        for i in pending:
-            try:
-                wire = parse_report_body(lines[i]).to_wire()
-            except ReportError:
-                bad[i] = True
-                continue
-            for name, target in WIRE_FIELDS.items():
-                cols[target][i] = wire.get(name)
+            seen[name] = rows
+        target = WIRE_FIELDS.get(name)
+        if target is not None:
+            cols[target][rows] = values[i][rows]
+    for name, target in WIRE_FIELDS.items():
+        if name in seen and seen[name].any():
+            has = seen[name]
+            decoded, undecodable = _decode_values(cols[target][has])
+            cols[target][has] = decoded
+            bad[np.flatnonzero(has)[undecodable]] = True
     blank = np.zeros(n, dtype=bool)
-    if bad.any():
-        lines = np.array(block.split("\n"), dtype=object) if lines is None else lines
-        blank[bad] = [not str(x).strip() for x in lines[bad]]
+    for i, line in text.items():
+        try:
+            wire = parse_report_body(line).to_wire()
+        except ReportError:
+            bad[i] = True
+            blank[i] = not line.strip()
+            continue
+        for name, target in WIRE_FIELDS.items():
+            cols[target][i] = wire.get(name)
     frame = pd.DataFrame(cols)
     frame["_line"] = numbers
     frame["_bad"] = bad & ~blank
-    return frame[~blank].reset_index(drop=True)
+    return frame[~blank].reset_index(drop=True) if blank.any() else frame
 
 
-def _common_signature(text: str, *, sample: int = 256) -> tuple[list[str] | None, bool]:
-    """Raw key names, in order, most common among the first lines; and whether those lines all share it."""
-    counts: dict[tuple[str, ...], int] = {}
-    for line in text.split("\n", sample)[:sample]:
-        try:
-            if not line.strip():
-                continue
-            split_urlencoded(line)
-        except ReportError:
-            continue
-        keys = tuple(part.partition("=")[0] for part in line.split("&") if part)
-        if "" not in line.split("&"):
-            counts[keys] = counts.get(keys, 0) + 1
-    if not counts:
-        return None, False
-    best = max(counts.items(), key=lambda kv: kv[1])[0]
-    return list(best), len(counts) == 1
+def _groups(col: np.ndarray, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The distinct cells of ``col`` among ``rows``, each with its rows (the first row's cell compared first)."""
+    first = col[np.argmax(rows)]
+    same = rows & (col == first)
+    out = [(first, same)]
+    rest = np.flatnonzero(rows & ~same)
+    if len(rest):
+        codes, cells = pd.factorize(col[rest])
+        for k, cell in enumerate(cells):
+            mask = np.zeros(len(col), dtype=bool)
+            mask[rest[codes == k]] = True
+            out.append((cell, mask))
+    return out
+
+
+def _per_line(arr: np.ndarray, starts: np.ndarray, char: str) -> np.ndarray:
+    """How often ``char`` occurs on each line."""
+    at = np.searchsorted(starts, np.flatnonzero(arr == ord(char)), side="right") - 1
+    return np.bincount(at, minlength=len(starts))
+
+
+def _max_fields(block: bytes) -> int:
+    """The most fields among lines sampled across the block, counting only fields a line's cells can fill."""
+    step = max(len(block) // _SAMPLES, 1)
+    most = 0
+    for at in range(0, len(block), step):
+        chunk = block[at : at + 4096].split(b"\n")
+        for line in chunk[1:-1] if at else chunk[:-1] or chunk:
+            parts, eqs = line.count(b"&") + 1, line.count(b"=")
+            most = max(most, min(parts, (parts + eqs) // 2))
+    return most
+
+
+def _split_cells(block: bytes, n: int, width: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Key and value cells of every line for its first ``width`` fields (none if the C parser fails)."""
+    if width < 1:
+        return [], []
+    ncols = 2 * width  # a sampled line fills them all, so the parser cuts longer lines instead of failing
+    try:
+        table = pd.read_csv(
+            io.BytesIO(block.replace(b"&", b"=&")),
+            nrows=n,
+            sep="=",
+            header=None,
+            names=range(ncols),
+            usecols=range(ncols),
+            index_col=False,
+            dtype=object,
+            quoting=csv.QUOTE_NONE,
+            lineterminator="\n",
+            skip_blank_lines=False,
+            na_filter=False,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError):
+        return [], []
+    if len(table) != n:
+        return [], []
+    cells = [table[j].to_numpy() for j in range(ncols)]
+    return cells[0::2], cells[1::2]
+
+
+def _key_name(cell: str, *, first: bool) -> str | None:
+    """A key cell's field name; ``_END`` past a line's last field; None when the cell is not a plain key."""
+    if first:
+        raw = cell
+    elif cell == "":
+        return _END
+    elif cell[:1] != "&":
+        return None
+    else:
+        raw = cell[1:]
+    if not raw:
+        return None
+    try:
+        return unquote_field(raw)
+    except ReportError:
+        return None
 
 
 #: Escapes of characters that mean nothing to the splitter: replacing them over a column's joined
 #: text equals decoding each value (every '%' in urlencoded text starts an escape).
-_SAFE_ESCAPES = {"%3A": ":", "%2C": ",", "%2F": "/", "%40": "@", "%20": " ", "%2D": "-", "%5F": "_", "%2E": "."}
+_SAFE = {"3A": ":", "2C": ",", "2F": "/", "40": "@", "20": " ", "2B": "+", "2D": "-", "5F": "_", "2E": "."}
+_SAFE_ESCAPES = {f"%{form}": char for code, char in _SAFE.items() for form in (code, code.lower())}
 
 
-def _decode_column(values: np.ndarray, *, plus_is_blank: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Decode only the values that hold escapes; returns (values, undecodable mask)."""
+def _decode_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``unquote_plus`` each value, strictly; returns (values, undecodable mask)."""
     bad = np.zeros(len(values), dtype=bool)
     joined = "\x00".join(values)
-    if "%" not in joined and not (plus_is_blank and "+" in joined):
+    has_plus = "+" in joined
+    if "%" not in joined and not has_plus:
         return values, bad
-    if "%" in joined:
-        escapes = _SAFE_ESCAPES if plus_is_blank else {**_SAFE_ESCAPES, "%2B": "+"}
-        for esc, char in escapes.items():
-            for form in {esc, esc.lower()}:
-                if form in joined:
-                    joined = joined.replace(form, char)
-        values = np.array(joined.split("\x00"), dtype=object)
-        if "%" not in joined and not (plus_is_blank and "+" in joined):
-            return values, bad
-    out = values.copy()
-    for i, v in enumerate(values):
-        if "%" in v or (plus_is_blank and "+" in v):
-            try:
-                out[i] = unquote_field(v) if plus_is_blank else unquote(v, errors="strict")
-            except (ReportError, UnicodeDecodeError):
-                bad[i] = True
-    return out, bad
+    if joined.count("\x00") == len(values) - 1:
+        if has_plus:
+            joined = joined.replace("+", " ")
+        for esc, char in _SAFE_ESCAPES.items():
+            if "%" not in joined:
+                break
+            if esc in joined:
+                joined = joined.replace(esc, char)
+        decoded = np.array(joined.split("\x00"), dtype=object)
+        if "%" not in joined:
+            return decoded, bad
+        todo = np.fromiter(("%" in v for v in decoded), bool, len(decoded))
+    else:  # values holding NULs: decode one by one
+        decoded = values.copy()
+        todo = np.ones(len(values), dtype=bool)
+    for i in np.flatnonzero(todo):
+        try:
+            decoded[i] = unquote_field(values[i])
+        except ReportError:
+            bad[i] = True
+    return decoded, bad
 
 
 _BAD = object()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pandas as pd
 import pytest
@@ -90,7 +91,7 @@ _ids = st.text(st.characters(exclude_categories=("Z", "C")), min_size=1, max_siz
 
 @settings(max_examples=30, deadline=None)
 @given(
-    st.lists(st.text(st.characters(exclude_characters="\r\n"), max_size=60), max_size=10),
+    st.lists(st.text(st.characters(exclude_characters="\r\n", exclude_categories=("Cs",)), max_size=60), max_size=10),
     st.lists(st.tuples(_ids, _ids, st.one_of(st.none(), st.text(max_size=15)), st.integers(1, 3)), max_size=10),
 )
 def test_random_logs_agree_with_the_line_parser(
@@ -153,3 +154,123 @@ def test_dataframe_sources_keep_their_index_and_are_not_mutated() -> None:
         read_status_reports(bad)
     assert info.value.rows is not None
     assert list(info.value.rows.index) == [1]
+
+
+# --- the vectorized callback-log path against the line parser ----------------------------------------------
+
+_TIMES = ("2024-01-01T10:00:00Z", "2024-01-01T10%3A00%3A00Z", "2024-01-01T10:00:00+02:00", "garbage", "")
+_COUNTS = ("1", "2", "3", "0", "256", "01", "x", "")
+_KEYS = ("smsMsgId", "status", "statusDesc", "orgCode", "source", "updateTime", "total", "sequence", "extend", "to")
+_UNKNOWN = ("newField", "x", "sms%4DsgId", "st%C3%BCck", "%ZZ", "a+b")
+_chars = st.characters(exclude_characters="\r\n", exclude_categories=("Cs",))  # surrogates cannot be written
+_texts = st.text(st.characters(exclude_characters="\r\n", max_codepoint=0x3000), max_size=12)
+
+
+@st.composite
+def _values(draw: st.DrawFn, key: str) -> str:
+    if key == "updateTime":
+        return draw(st.sampled_from(_TIMES))
+    if key in ("total", "sequence"):
+        return draw(st.sampled_from(_COUNTS))
+    if key in ("status", "smsMsgId") and draw(st.booleans()):
+        return draw(st.sampled_from(("DELIVRD", "UNDELIV", "E200027", "id_1", "id_2", "a%20b", "%C3")))
+    raw = draw(_texts)
+    encode = draw(st.sampled_from((quote_plus, quote, lambda s: s, lambda s: quote(s, safe="&=+%"))))
+    return encode(raw)
+
+
+@st.composite
+def _log_lines(draw: st.DrawFn) -> list[str]:
+    """Lines from a few field orders (so the splitter sees shared orders), plus malformed and blank lines."""
+    orders = draw(
+        st.lists(
+            st.lists(st.sampled_from(_KEYS + _UNKNOWN), min_size=1, max_size=12).map(lambda ks: ["smsMsgId", *ks]),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    lines = []
+    for _ in range(draw(st.integers(1, 25))):
+        kind = draw(st.sampled_from(("report",) * 6 + ("noise", "blank", "odd")))
+        if kind == "noise":
+            lines.append(draw(st.text(_chars, max_size=40)))
+            continue
+        if kind == "blank":
+            lines.append(draw(st.sampled_from(("", " ", "\t  "))))
+            continue
+        order = draw(st.sampled_from(orders))
+        line = "&".join(f"{quote(k, safe='%+') if draw(st.booleans()) else k}={draw(_values(k))}" for k in order)
+        if kind == "odd":
+            change = draw(st.sampled_from(("&&", "&end", "=", "&", " ", "\r", "&x=1=2", "&a&b", "&smsMsgId=z")))
+            at = draw(st.integers(0, len(line)))
+            line = line[:at] + change + line[at:]
+        lines.append(line)
+    return [ln for ln in lines if not ln.lstrip().startswith("{")]
+
+
+def _expected(text: str) -> tuple[list[StatusReport], list[int]]:
+    """What the line parser makes of a log: the reports, and the numbers of non-blank lines it refuses."""
+    reports, refused = [], []
+    for number, line in enumerate(text.replace("\r\n", "\n").strip("\n").split("\n"), start=1):
+        try:
+            reports.append(parse_report_body(line))
+        except ReportError:
+            if line.strip():
+                refused.append(number)
+    return reports, refused
+
+
+def _assert_same(frame: pd.DataFrame, reports: list[StatusReport]) -> None:
+    _check_shape(frame)
+    assert len(frame) == len(reports)
+    for col in ("sms_msg_id", "status", "total", "sequence"):
+        assert frame[col].astype(object).tolist() == [getattr(r, col) for r in reports], col
+    for col in ("status_desc", "org_code", "source", "extend", "to"):
+        got = [None if pd.isna(v) else v for v in frame[col].astype(object)]
+        assert got == [getattr(r, col) or None for r in reports], col
+    times = [None if pd.isna(t) else t.to_pydatetime() for t in frame["update_time"]]
+    assert times == [r.update_time for r in reports]
+    assert frame["delivered"].tolist() == [r.delivered for r in reports]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_log_lines())
+def test_vectorized_log_path_equals_the_line_parser(tmp_path_factory: pytest.TempPathFactory, lines: list[str]) -> None:
+    text = "\n".join(lines)
+    path = tmp_path_factory.mktemp("log") / "cb.log"
+    path.write_bytes(text.encode("utf-8"))
+    reports, refused = _expected(text)
+    _assert_same(read_status_reports(path, errors="skip"), reports)
+    if refused:
+        shown = ", ".join(map(str, refused[:10]))
+        with pytest.raises(ReportError, match=rf"^{len(refused)} malformed .* e\.g\. line {shown}:"):
+            read_status_reports(path)
+    else:
+        _assert_same(read_status_reports(path), reports)
+
+
+def test_lines_wider_than_the_sample_and_hidden_separators(tmp_path: Path) -> None:
+    """Lines the sampled width or the cell split cannot take exactly are parsed one by one, in place."""
+    narrow = [f"smsMsgId=m_{i}&status=DELIVRD&to=%2B86{i:011d}" for i in range(20_000)]
+    wide = "smsMsgId=w_1&status=UNDELIV&a=1&b=2&c=3&d=4&e=5&f=6&g=7&statusDesc=late+again"
+    odd = [
+        "smsMsgId=o_1&status=DELIVRD&x&y",  # parts without '=': refused
+        "smsMsgId=o_2&status=DELIVRD&extend=a=b",  # a '=' inside a value: kept by the line parser
+        "smsMsgId=o_3&status=DELIVRD&&to=1",  # an empty part: skipped by the line parser
+        "smsMsgId=o_4&status=DELIVRD&statusDesc=",  # an empty last value
+        "smsMsgId=o_5&status=DELIVRD&statusDesc",  # a last part without '='
+        "  smsMsgId=o_6&status=DELIVRD  ",  # blanks around the line
+        "smsMsgId=o_7&status=DELIVRD&status=UNDELIV",  # a repeated field
+    ]
+    lines = [*narrow[:7000], wide, *narrow[7000:14000], *odd, wide.replace("w_1", "w_2"), *narrow[14000:]]
+    path = tmp_path / "cb.log"
+    text = "\n".join(lines) + "\n\n"
+    path.write_text(text)
+    reports, refused = _expected(text)
+    assert refused == [7001 + 7000 + 1, 7001 + 7000 + 5, 7001 + 7000 + 7]
+    frame = read_status_reports(path, errors="skip")
+    _assert_same(frame, reports)
+    assert frame.loc[frame["sms_msg_id"] == "w_2", "status_desc"].tolist() == ["late again"]
+    assert frame.loc[frame["sms_msg_id"] == "o_2", "extend"].tolist() == ["a=b"]
+    with pytest.raises(ReportError, match=r"^3 malformed status report line\(s\), e\.g\. line 14002, 14006, 14008:"):
+        read_status_reports(path)
