@@ -192,10 +192,11 @@ class _Lines(NamedTuple):
     ends: np.ndarray
 
     @classmethod
-    def of(cls, data: bytes, n: int) -> _Lines:
+    def of(cls, data: bytes, size: int) -> _Lines:
+        """The lines of ``data[:size]`` (what follows is ignored)."""
         arr = np.frombuffer(data, dtype=np.uint8)
-        breaks = np.flatnonzero(arr == _NL)
-        return cls(data, arr, np.concatenate(([0], breaks + 1))[:n], np.append(breaks, len(data))[:n])
+        breaks = np.flatnonzero(arr[:size] == _NL)
+        return cls(data, arr, np.concatenate(([0], breaks + 1)), np.append(breaks, size))
 
     def line(self, i: int) -> str:
         return self.data[self.starts[i] : self.ends[i]].decode("utf-8")
@@ -217,7 +218,7 @@ def _read_callback_log(path: Path) -> pd.DataFrame:
         size -= 1
     if not size:
         return pd.DataFrame(columns=list(_INPUTS))
-    lines = _Lines.of(data, data.count(b"\n", 0, size) + 1)
+    lines = _Lines.of(data, size)
     if _has_json(lines):
         text = np.array(data[:size].decode("utf-8").split("\n"), dtype=object)
         is_json = np.fromiter((ln.lstrip().startswith("{") for ln in text), bool, len(text))
@@ -227,7 +228,7 @@ def _read_callback_log(path: Path) -> pd.DataFrame:
             parts.append(_json_lines(text[is_json], numbers[is_json]))
         if (~is_json).any():
             block = "\n".join(text[~is_json]).encode("utf-8")
-            parts.append(_urlencoded_lines(_Lines.of(block, int((~is_json).sum())), numbers[~is_json]))
+            parts.append(_urlencoded_lines(_Lines.of(block, len(block)), numbers[~is_json]))
         return pd.concat(parts).sort_values("_line", kind="stable", ignore_index=True)
     return _urlencoded_lines(lines, np.arange(1, len(lines.starts) + 1))
 
@@ -264,14 +265,17 @@ def _urlencoded_lines(lines: _Lines, numbers: np.ndarray) -> pd.DataFrame:
     slow[filled] = _EDGE[arr[starts[filled]]] | _EDGE[arr[ends[filled] - 1]]
     if b"\r" in block:
         slow[np.searchsorted(starts, np.flatnonzero(arr == ord("\r")), side="right") - 1] = True
-    keys, values = _split_cells(block, n, _max_fields(block))
+    keys, values, amps = _split_cells(block, n, _max_fields(block))
     nfields = np.full(n, -1, dtype=np.int64)
     fields: list[tuple[str, int, np.ndarray]] = []
-    for i, col in enumerate(keys):
+    for i, (codes, cells) in enumerate(keys):
         open_ = nfields < 0
         if not open_.any():
             break
-        for cell, rows in _groups(col, open_):
+        for k, cell in enumerate(cells):
+            rows = open_ & (codes == k)
+            if not rows.any():
+                continue
             name = _key_name(cell, first=i == 0)
             if name == _END:
                 nfields[rows] = i
@@ -286,17 +290,17 @@ def _urlencoded_lines(lines: _Lines, numbers: np.ndarray) -> pd.DataFrame:
         empty = rows[values[f - 1][rows] == ""]
         slow[empty[arr[ends[empty] - 1] != ord("=")]] = True
     text = {int(i): lines.line(int(i)) for i in np.flatnonzero(slow)}
-    amps = block.count(b"&") - sum(line.count("&") for line in text.values())
-    eqs = block.count(b"=") - sum(line.count("=") for line in text.values())
+    amps -= sum(line.count("&") for line in text.values())
+    eqs = np.count_nonzero(arr == ord("=")) - sum(line.count("=") for line in text.values())
     taken = nfields[~slow]
     if amps != int(taken.sum()) - len(taken) or eqs != int(taken.sum()):  # find the lines that differ
         odd = ~slow & ((_per_line(arr, starts, "&") != nfields - 1) | (_per_line(arr, starts, "=") != nfields))
         text.update({int(i): lines.line(int(i)) for i in np.flatnonzero(odd)})
         slow |= odd
     fast = ~slow
-    cols: dict[str, np.ndarray] = {c: np.full(n, None, dtype=object) for c in _INPUTS}
     bad = np.zeros(n, dtype=bool)
     seen: dict[str, np.ndarray] = {}
+    sources: dict[str, list[tuple[int, np.ndarray]]] = {}
     for name, i, rows in fields:
         rows &= fast
         if name in seen:
@@ -304,44 +308,70 @@ def _urlencoded_lines(lines: _Lines, numbers: np.ndarray) -> pd.DataFrame:
             seen[name] |= rows
         else:
             seen[name] = rows
-        target = WIRE_FIELDS.get(name)
-        if target is not None:
-            cols[target][rows] = values[i][rows]
-    for name, target in WIRE_FIELDS.items():
-        if name in seen and seen[name].any():
-            has = seen[name]
-            decoded, undecodable = _decode_values(cols[target][has])
-            cols[target][has] = decoded
-            bad[np.flatnonzero(has)[undecodable]] = True
+        if name in WIRE_FIELDS:
+            sources.setdefault(WIRE_FIELDS[name], []).append((i, rows))
+    parsed: dict[int, dict[str, str]] = {}
     blank = np.zeros(n, dtype=bool)
     for i, line in text.items():
         try:
-            wire = parse_report_body(line).to_wire()
+            parsed[i] = parse_report_body(line).to_wire()
         except ReportError:
             bad[i] = True
             blank[i] = not line.strip()
+    cols: dict[str, Any] = {}
+    for name, target in WIRE_FIELDS.items():
+        exact = {i: wire[name] for i, wire in parsed.items() if name in wire}
+        if target not in sources and not exact:
+            cols[target] = pd.Series(np.full(n, None, dtype=object), dtype=object)
             continue
-        for name, target in WIRE_FIELDS.items():
-            cols[target][i] = wire.get(name)
+        column, undecodable = _decoded(_gather(values, sources.get(target, []), n), exact)
+        cols[target] = pd.Series(column, dtype=object, copy=False) if isinstance(column, np.ndarray) else column
+        bad |= undecodable
     frame = pd.DataFrame(cols)
     frame["_line"] = numbers
     frame["_bad"] = bad & ~blank
     return frame[~blank].reset_index(drop=True) if blank.any() else frame
 
 
-def _groups(col: np.ndarray, rows: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """The distinct cells of ``col`` among ``rows``, each with its rows (the first row's cell compared first)."""
-    first = col[np.argmax(rows)]
-    same = rows & (col == first)
-    out = [(first, same)]
-    rest = np.flatnonzero(rows & ~same)
-    if len(rest):
-        codes, cells = pd.factorize(col[rest])
-        for k, cell in enumerate(cells):
-            mask = np.zeros(len(col), dtype=bool)
-            mask[rest[codes == k]] = True
-            out.append((cell, mask))
+def _gather(values: list[np.ndarray], sources: list[tuple[int, np.ndarray]], n: int) -> np.ndarray:
+    """One column from the value cells of several slots (``rows`` of slot ``i`` each); None elsewhere."""
+    if not sources:
+        return np.full(n, None, dtype=object)
+    sources = sorted(sources, key=lambda src: -int(src[1].sum()))
+    i, rows = sources[0]
+    out = np.where(rows, values[i], np.array(None, dtype=object))
+    for i, rows in sources[1:]:
+        np.copyto(out, values[i], where=rows)
     return out
+
+
+def _decoded(raw: np.ndarray, exact: dict[int, str]) -> tuple[Any, np.ndarray]:
+    """Decode a column's escapes (None stays None), then set the ``exact`` values of lines parsed one by one.
+
+    A column with few distinct values is decoded once per value and returned as a Categorical."""
+    bad = np.zeros(len(raw), dtype=bool)
+    sample = raw[:2000]
+    if len(set(sample)) * 2 > len(sample):  # mostly distinct: decode the values themselves
+        has = np.flatnonzero(raw != None)  # noqa: E711 - elementwise
+        if len(has) == len(raw):
+            raw, bad = _decode_values(raw)
+        else:
+            decoded, undecodable = _decode_values(raw[has])
+            raw[has] = decoded
+            bad[has[undecodable]] = True
+        for i, value in exact.items():
+            raw[i] = value
+        return raw, bad
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    decoded, undecodable = _decode_values(uniques.astype(object))
+    bad = np.append(undecodable, False)[codes]
+    if exact:
+        at = np.fromiter(exact, dtype=np.int64, count=len(exact))
+        codes[at] = np.arange(len(decoded), len(decoded) + len(exact))
+        decoded = np.append(decoded, np.array(list(exact.values()), dtype=object))
+    remap, cats = pd.factorize(decoded)  # decoding may make two values equal
+    codes = np.append(remap, -1)[codes]
+    return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(cats, dtype="str"))), bad
 
 
 def _per_line(arr: np.ndarray, starts: np.ndarray, char: str) -> np.ndarray:
@@ -362,21 +392,24 @@ def _max_fields(block: bytes) -> int:
     return most
 
 
-def _split_cells(block: bytes, n: int, width: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Key and value cells of every line for its first ``width`` fields (none if the C parser fails)."""
+def _split_cells(block: bytes, n: int, width: int) -> tuple[list[tuple[np.ndarray, list[str]]], list[np.ndarray], int]:
+    """Key cells (codes, distinct cells) and value cells of every line for its first ``width`` fields
+    (none if the C parser fails), and the number of ``&`` in the block."""
     if width < 1:
-        return [], []
+        return [], [], block.count(b"&")
+    split = block.replace(b"&", b"=&")
+    amps = len(split) - len(block)
     ncols = 2 * width  # a sampled line fills them all, so the parser cuts longer lines instead of failing
     try:
         table = pd.read_csv(
-            io.BytesIO(block.replace(b"&", b"=&")),
+            io.BytesIO(split),
             nrows=n,
             sep="=",
             header=None,
             names=range(ncols),
             usecols=range(ncols),
             index_col=False,
-            dtype=object,
+            dtype={j: "category" if j % 2 == 0 else object for j in range(ncols)},
             quoting=csv.QUOTE_NONE,
             lineterminator="\n",
             skip_blank_lines=False,
@@ -384,11 +417,14 @@ def _split_cells(block: bytes, n: int, width: int) -> tuple[list[np.ndarray], li
             engine="c",
         )
     except (ValueError, pd.errors.ParserError):
-        return [], []
+        return [], [], amps
     if len(table) != n:
-        return [], []
-    cells = [table[j].to_numpy() for j in range(ncols)]
-    return cells[0::2], cells[1::2]
+        return [], [], amps
+    keys = []
+    for j in range(0, ncols, 2):
+        cat = table[j].array
+        keys.append((np.asarray(cat.codes), [str(c) for c in cat.categories]))
+    return keys, [table[j].to_numpy() for j in range(1, ncols, 2)], amps
 
 
 def _key_name(cell: str, *, first: bool) -> str | None:
@@ -413,25 +449,33 @@ def _key_name(cell: str, *, first: bool) -> str | None:
 #: text equals decoding each value (every '%' in urlencoded text starts an escape).
 _SAFE = {"3A": ":", "2C": ",", "2F": "/", "40": "@", "20": " ", "2B": "+", "2D": "-", "5F": "_", "2E": "."}
 _SAFE_ESCAPES = {f"%{form}": char for code, char in _SAFE.items() for form in (code, code.lower())}
+_MAX_SKIPS = 32
 
 
 def _decode_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``unquote_plus`` each value, strictly; returns (values, undecodable mask)."""
+    """``unquote_plus`` each value, strictly; returns (values, undecodable mask).
+
+    Common escapes are replaced over the values' joined text; only values left with a ``%`` are
+    decoded one by one."""
     bad = np.zeros(len(values), dtype=bool)
     joined = "\x00".join(values)
     has_plus = "+" in joined
     if "%" not in joined and not has_plus:
         return values, bad
-    if joined.count("\x00") == len(values) - 1:
-        if has_plus:
-            joined = joined.replace("+", " ")
-        for esc, char in _SAFE_ESCAPES.items():
-            if "%" not in joined:
-                break
-            if esc in joined:
-                joined = joined.replace(esc, char)
-        decoded = np.array(joined.split("\x00"), dtype=object)
-        if "%" not in joined:
+    if has_plus:
+        joined = joined.replace("+", " ")
+    at, skipped = joined.find("%"), 0
+    while at >= 0 and skipped < _MAX_SKIPS:
+        char = _SAFE_ESCAPES.get(joined[at : at + 3])
+        if char is None:
+            at, skipped = joined.find("%", at + 1), skipped + 1
+        else:
+            joined = joined.replace(joined[at : at + 3], char)
+            at = joined.find("%", at)
+    parts = joined.split("\x00")
+    if len(parts) == len(values):
+        decoded = np.array(parts, dtype=object)
+        if at < 0 and not skipped:
             return decoded, bad
         todo = np.fromiter(("%" in v for v in decoded), bool, len(decoded))
     else:  # values holding NULs: decode one by one
@@ -507,9 +551,16 @@ def _json_lines(lines: np.ndarray, numbers: np.ndarray) -> pd.DataFrame:
 # --- normalization --------------------------------------------------------------------------------------
 
 
+def _factorized(col: pd.Series) -> tuple[np.ndarray, Any]:
+    """(codes, distinct values) of a column, -1 for missing; a Categorical's own codes are used."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return np.asarray(col.cat.codes), col.cat.categories
+    return pd.factorize(col.astype(object), use_na_sentinel=True)
+
+
 def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Segment numbers via their distinct values (same rules as the line parser); (values, invalid mask)."""
-    codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
+    codes, uniques = _factorized(col)
     numbers = [segment_number(_json_text(u)) for u in uniques]
     table = np.array([1 if v is None else v for v in numbers] + [1], dtype=np.int64)
     valid = np.array([v is not None for v in numbers] + [True], dtype=bool)
@@ -524,8 +575,10 @@ def _to_time(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
         return col.dt.tz_convert("UTC").astype(_UTC), ok
     if pd.api.types.is_datetime64_dtype(col.dtype):
         return col.dt.tz_localize("UTC").astype(_UTC), ok
-    codes, uniques = pd.factorize(col.astype(object).replace("", None), use_na_sentinel=True)
-    text = pd.Series(uniques, dtype=object).astype(str)
+    codes, uniques = _factorized(col)
+    text = pd.Series(uniques, dtype=object)
+    codes = np.where(np.append((text == "").to_numpy(), True)[codes], -1, codes)  # '' is no time
+    text = text.astype(str)
     parsed = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
     retry = parsed.isna()
     if retry.any():
@@ -537,29 +590,61 @@ def _to_time(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return times, (times.isna().to_numpy() & (codes >= 0))
 
 
+def _token_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """An id or status column as text ('' for missing); (text, invalid mask: missing, empty, blanks, controls)."""
+    text = col.astype(object).to_numpy()
+    missing = pd.isna(text)
+    if missing.any():
+        text = np.where(missing, "", text)
+    try:
+        joined = "".join(text)
+    except TypeError:  # numbers: their digits
+        text = np.array([str(x) for x in text], dtype=object)
+        joined = "".join(text)
+    invalid = text == ""
+    if not _printable_token(joined):
+        invalid |= np.fromiter((BLANK_OR_CONTROL.search(x) is not None for x in text), bool, len(text))
+    return text, missing | invalid
+
+
+def _printable_token(text: str) -> bool:
+    """Whether ``text`` has no blank or control character (:data:`~smskit.reports.BLANK_OR_CONTROL`)."""
+    if text.isascii():  # one numpy pass instead of a per-character Unicode lookup
+        codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        return not ((codes <= ord(" ")).any() or (codes == 0x7F).any())
+    return text.isprintable() and " " not in text
+
+
+def _status(col: pd.Series) -> tuple[pd.Categorical, np.ndarray]:
+    """Status codes as a Categorical of sorted text ('' for missing), checked once per code; (status, invalid)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes = np.asarray(col.cat.codes)
+        names = np.array([str(c) for c in col.cat.categories], dtype=object)
+    else:
+        text, _ = _token_text(col)
+        codes, names = pd.factorize(text)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(names), codes)
+        names = np.append(names, "")
+    cats, remap = np.unique(names.astype(object), return_inverse=True)
+    invalid = np.array([c == "" or BLANK_OR_CONTROL.search(c) is not None for c in cats], dtype=bool)
+    codes = remap.reshape(-1)[codes] if len(codes) else codes
+    status = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(cats, dtype="str")))
+    return status, invalid[codes]
+
+
 def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = False) -> pd.DataFrame:
     n = len(raw)
     index = raw.index if table else pd.RangeIndex(n)
     where = raw["_line"].to_numpy() if "_line" in raw else np.arange(1, n + 1)
     bad = raw["_bad"].to_numpy(dtype=bool).copy() if "_bad" in raw else np.zeros(n, dtype=bool)
     col = {c: (raw[c] if c in raw else pd.Series([None] * n, index=raw.index, dtype=object)) for c in _INPUTS}
-    out: dict[str, Any] = {}
-    for name in _REQUIRED:
-        values = col[name].astype(object).to_numpy()
-        missing = pd.isna(values)
-        text = np.where(missing, "", values)
-        if pd.api.types.infer_dtype(text, skipna=False) != "string":
-            text = np.array([str(x) for x in text], dtype=object)
-        empty = text == ""
-        joined = "".join(text)
-        if not joined.isprintable() or " " in joined:
-            empty |= np.fromiter((BLANK_OR_CONTROL.search(x) is not None for x in text), bool, len(text))
-        bad |= missing | empty
-        out[name] = text
+    sms_msg_id, bad_id = _token_text(col["sms_msg_id"])
+    status, bad_status = _status(col["status"])
     total, bad_total = _to_int(col["total"])
     sequence, bad_seq = _to_int(col["sequence"])
     update_time, bad_time = _to_time(col["update_time"])
-    bad |= bad_total | bad_seq | bad_time | (sequence > total)
+    bad |= bad_id | bad_status | bad_total | bad_seq | bad_time | (sequence > total)
     if bad.any() and errors == "raise":
         shown = ", ".join(str(x) for x in where[bad][:10])
         message = (
@@ -570,12 +655,12 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
             rows = raw.loc[bad].assign(problem="malformed status report")
             raise DataValidationError(message, rows=rows, advice="fix those rows or pass errors='skip'")
         raise ReportError(message, advice="fix those lines or pass errors='skip'")
-    status = pd.Series(out["status"], index=index, dtype="str")
-    cats = categorize(status, kind="report")
+    status_col = pd.Series(status, index=index)
+    cats = categorize(status_col, kind="report")
     frame = pd.DataFrame(
         {
-            "sms_msg_id": pd.Series(out["sms_msg_id"], index=index, dtype="str"),
-            "status": status.astype("category"),
+            "sms_msg_id": pd.Series(sms_msg_id, index=index, dtype="str"),
+            "status": status_col,
             "status_desc": _text_col(col["status_desc"], index),
             "delivered": cats["delivered"].to_numpy(dtype=bool),
             "category": cats["category"],
@@ -599,7 +684,16 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
 
 
 def _text_col(s: pd.Series, index: pd.Index) -> pd.Series:
-    same = s.dtype == "str"
-    result = s.set_axis(index) if same else pd.Series(s.astype(object).to_numpy(), index=index, dtype="str")
-    empty = result == ""
-    return result.where(~empty, None) if empty.any() else result
+    """Optional text as ``str``; empty text is missing."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        names = np.asarray(s.cat.categories, dtype=object)
+        codes = np.asarray(s.cat.codes)
+        if (names == "").any():
+            codes = np.where(np.append(names == "", True)[codes], -1, codes)
+        text = pd.array(names, dtype="str").take(codes, allow_fill=True)  # no per-row check of the text
+        return pd.Series(text, index=index)
+    values = np.asarray(s.array, dtype=object) if s.dtype == "str" else s.astype(object).to_numpy()
+    empty = values == ""
+    if not empty.any():
+        return s.set_axis(index) if s.dtype == "str" else pd.Series(values, index=index, dtype="str")
+    return pd.Series(np.where(empty, np.array(None, dtype=object), values), index=index, dtype="str")
