@@ -28,6 +28,7 @@ from smskit.errors import DataValidationError, ReportError
 from smskit.reports import (
     BLANK_OR_CONTROL,
     REPORT_COLUMNS,
+    UPDATE_TIME_FORMAT,
     WIRE_COLUMNS,
     WIRE_FIELDS,
     parse_report_body,
@@ -72,6 +73,7 @@ REPORT_DTYPES: dict[str, Any] = {
     "to": "str",
 }
 _SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
+_EXTRA_COLUMNS = 2  # an export with at most this many unused columns is read whole
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}
 Errors = Literal["raise", "skip"]
 
@@ -138,10 +140,17 @@ def _read_table(path: Path, suffix: str, mapping: Mapping[str, str] | None) -> p
     def wanted(name: str) -> bool:
         return name in known
 
-    read = pd.read_csv if suffix == ".csv" else pd.read_excel
-    table = read(path, dtype=str, usecols=wanted)
+    if suffix == ".csv":  # cells are text already: object columns skip the str-dtype check
+        header = pd.read_csv(path, nrows=0).columns
+        if sum(not wanted(c) for c in header) <= _EXTRA_COLUMNS:  # cheaper than usecols
+            table = pd.read_csv(path, dtype=object)
+            used = [c for c in table.columns if wanted(c)]
+            return table[used] if len(used) >= 2 else table
+        table = pd.read_csv(path, dtype=object, usecols=wanted)
+        return pd.read_csv(path, dtype=object) if len(table.columns) < 2 else table
+    table = pd.read_excel(path, dtype=str, usecols=wanted)
     if len(table.columns) < 2:  # cannot hold sms_msg_id and status: read all so the error lists the columns
-        table = read(path, dtype=str)
+        table = pd.read_excel(path, dtype=str)
     return table
 
 
@@ -568,38 +577,39 @@ def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return table[take], ~valid[take]
 
 
-def _to_time(col: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """UTC times from datetimes or text (parsed once per distinct value); (times, invalid mask)."""
+def _to_time(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTC times (``datetime64[ns]``) from datetimes or text parsed once per distinct value; (times, invalid)."""
     ok = np.zeros(len(col), dtype=bool)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        return col.dt.tz_convert("UTC").astype(_UTC), ok
+        return col.dt.tz_convert("UTC").astype(_UTC).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), ok
     if pd.api.types.is_datetime64_dtype(col.dtype):
-        return col.dt.tz_localize("UTC").astype(_UTC), ok
+        return col.to_numpy(dtype="datetime64[ns]"), ok
     codes, uniques = _factorized(col)
     text = pd.Series(uniques, dtype=object)
     codes = np.where(np.append((text == "").to_numpy(), True)[codes], -1, codes)  # '' is no time
     text = text.astype(str)
-    parsed = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%SZ", utc=True, errors="coerce")
+    # ISO 8601 first (it takes the platform's 2018-10-31T08:43:41Z too), then that exact form, which
+    # also reads unpadded fields
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(_UTC)
     retry = parsed.isna()
     if retry.any():
-        parsed = parsed.astype(_UTC)
-        parsed[retry] = pd.to_datetime(text[retry], format="ISO8601", utc=True, errors="coerce")
-    values = np.append(parsed.astype(_UTC).to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    take = np.where(codes < 0, len(uniques), codes)
-    times = pd.Series(pd.DatetimeIndex(values[take]).tz_localize("UTC"), index=col.index).astype(_UTC)
-    return times, (times.isna().to_numpy() & (codes >= 0))
+        parsed[retry] = pd.to_datetime(text[retry], format=UPDATE_TIME_FORMAT, utc=True, errors="coerce")
+    values = np.append(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
+    times = values[np.where(codes < 0, len(uniques), codes)]
+    return times, np.isnat(times) & (codes >= 0)
 
 
 def _token_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """An id or status column as text ('' for missing); (text, invalid mask: missing, empty, blanks, controls)."""
     text = col.astype(object).to_numpy()
-    missing = pd.isna(text)
-    if missing.any():
-        text = np.where(missing, "", text)
     try:
-        joined = "".join(text)
-    except TypeError:  # numbers: their digits
-        text = np.array([str(x) for x in text], dtype=object)
+        joined = "".join(text)  # fails on a missing value or a number
+        missing = np.zeros(len(text), dtype=bool)
+    except TypeError:
+        missing = pd.isna(text)
+        text = np.where(missing, "", text)
+        if pd.api.types.infer_dtype(text, skipna=False) != "string":  # numbers: their digits
+            text = np.array([str(x) for x in text], dtype=object)
         joined = "".join(text)
     invalid = text == ""
     if not _printable_token(joined):
@@ -609,38 +619,41 @@ def _token_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _printable_token(text: str) -> bool:
     """Whether ``text`` has no blank or control character (:data:`~smskit.reports.BLANK_OR_CONTROL`)."""
-    if text.isascii():  # one numpy pass instead of a per-character Unicode lookup
+    if not text:
+        return True
+    if text.isascii():  # two numpy reductions instead of a per-character Unicode lookup
         codes = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
-        return not ((codes <= ord(" ")).any() or (codes == 0x7F).any())
+        return bool(codes.min() > ord(" ") and codes.max() < 0x7F)
     return text.isprintable() and " " not in text
 
 
-def _status(col: pd.Series) -> tuple[pd.Categorical, np.ndarray]:
-    """Status codes as a Categorical of sorted text ('' for missing), checked once per code; (status, invalid)."""
+def _status(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Status codes checked once per code; (codes, sorted code texts, invalid mask), '' for missing."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         codes = np.asarray(col.cat.codes)
         names = np.array([str(c) for c in col.cat.categories], dtype=object)
     else:
-        text, _ = _token_text(col)
-        codes, names = pd.factorize(text)
+        codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
+        names = np.asarray(uniques, dtype=object)
+        if pd.api.types.infer_dtype(names, skipna=False) not in ("string", "empty"):  # numbers: their digits
+            text, _ = _token_text(col)
+            codes, names = pd.factorize(text)
     if (codes < 0).any():
         codes = np.where(codes < 0, len(names), codes)
         names = np.append(names, "")
     cats, remap = np.unique(names.astype(object), return_inverse=True)
     invalid = np.array([c == "" or BLANK_OR_CONTROL.search(c) is not None for c in cats], dtype=bool)
     codes = remap.reshape(-1)[codes] if len(codes) else codes
-    status = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(cats, dtype="str")))
-    return status, invalid[codes]
+    return codes, cats, invalid[codes]
 
 
 def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = False) -> pd.DataFrame:
     n = len(raw)
-    index = raw.index if table else pd.RangeIndex(n)
     where = raw["_line"].to_numpy() if "_line" in raw else np.arange(1, n + 1)
     bad = raw["_bad"].to_numpy(dtype=bool).copy() if "_bad" in raw else np.zeros(n, dtype=bool)
     col = {c: (raw[c] if c in raw else pd.Series([None] * n, index=raw.index, dtype=object)) for c in _INPUTS}
     sms_msg_id, bad_id = _token_text(col["sms_msg_id"])
-    status, bad_status = _status(col["status"])
+    codes, names, bad_status = _status(col["status"])
     total, bad_total = _to_int(col["total"])
     sequence, bad_seq = _to_int(col["sequence"])
     update_time, bad_time = _to_time(col["update_time"])
@@ -655,45 +668,57 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
             rows = raw.loc[bad].assign(problem="malformed status report")
             raise DataValidationError(message, rows=rows, advice="fix those rows or pass errors='skip'")
         raise ReportError(message, advice="fix those lines or pass errors='skip'")
-    status_col = pd.Series(status, index=index)
-    cats = categorize(status_col, kind="report")
+    keep = ~bad if bad.any() else slice(None)
+    index = raw.index[keep] if table else pd.RangeIndex(n - int(bad.sum()))
+    codes = codes[keep]
+    if len(codes):  # only the codes of the reports kept
+        used = np.bincount(codes, minlength=len(names)) > 0
+        if not used.all():
+            codes = (np.cumsum(used) - 1)[codes]
+            names = names[used]
+    status = pd.Series(
+        pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(names, dtype="str"))), index=index
+    )
+    per_code = categorize(pd.Series(names, dtype="str"), kind="report")  # once per distinct code
     frame = pd.DataFrame(
         {
-            "sms_msg_id": pd.Series(sms_msg_id, index=index, dtype="str"),
-            "status": status_col,
-            "status_desc": _text_col(col["status_desc"], index),
-            "delivered": cats["delivered"].to_numpy(dtype=bool),
-            "category": cats["category"],
-            "org_code": _text_col(col["org_code"], index),
-            "source": _text_col(col["source"], index),
-            "update_time": update_time.set_axis(index),
-            "total": pd.Series(total, index=index, dtype="int64"),
-            "sequence": pd.Series(sequence, index=index, dtype="int64"),
-            "extend": _text_col(col["extend"], index),
-            "to": _text_col(col["to"], index),
+            "sms_msg_id": pd.Series(sms_msg_id[keep], index=index, dtype="str"),
+            "status": status,
+            "status_desc": _text_col(col["status_desc"], keep, index),
+            "delivered": per_code["delivered"].to_numpy(dtype=bool)[codes],
+            "category": pd.Series(per_code["category"].array.take(codes), index=index),
+            "org_code": _text_col(col["org_code"], keep, index),
+            "source": _text_col(col["source"], keep, index),
+            "update_time": pd.Series(pd.DatetimeIndex(update_time[keep], tz="UTC"), index=index),
+            "total": pd.Series(total[keep], index=index, dtype="int64"),
+            "sequence": pd.Series(sequence[keep], index=index, dtype="int64"),
+            "extend": _text_col(col["extend"], keep, index),
+            "to": _text_col(col["to"], keep, index),
         },
         index=index,
     )
-    if bad.any():
-        frame = frame[~bad]
-        if not table:
-            frame = frame.reset_index(drop=True)
-    if len(frame):
-        frame["status"] = frame["status"].cat.remove_unused_categories()
     return frame[list(REPORT_COLUMNS)]
 
 
-def _text_col(s: pd.Series, index: pd.Index) -> pd.Series:
-    """Optional text as ``str``; empty text is missing."""
+def _text_col(s: pd.Series, keep: Any, index: pd.Index) -> pd.Series:
+    """Optional text of the rows kept, as ``str``; empty text is missing. Few distinct values are converted
+    once each."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        names = np.asarray(s.cat.categories, dtype=object)
-        codes = np.asarray(s.cat.codes)
-        if (names == "").any():
-            codes = np.where(np.append(names == "", True)[codes], -1, codes)
-        text = pd.array(names, dtype="str").take(codes, allow_fill=True)  # no per-row check of the text
-        return pd.Series(text, index=index)
-    values = np.asarray(s.array, dtype=object) if s.dtype == "str" else s.astype(object).to_numpy()
-    empty = values == ""
-    if not empty.any():
-        return s.set_axis(index) if s.dtype == "str" else pd.Series(values, index=index, dtype="str")
-    return pd.Series(np.where(empty, np.array(None, dtype=object), values), index=index, dtype="str")
+        codes, names = np.asarray(s.cat.codes)[keep], np.asarray(s.cat.categories, dtype=object)
+    else:
+        values = np.asarray(s.array, dtype=object) if s.dtype == "str" else s.astype(object).to_numpy()
+        values = values[keep]
+        if len(values) and isinstance(values[0], float) and pd.isna(values).all():
+            return pd.Series(np.nan, index=index, dtype="str")
+        sample = values[:2000]
+        if len(set(sample)) * 2 > len(sample):  # mostly distinct
+            empty = values == ""
+            if empty.any():
+                values = np.where(empty, np.array(None, dtype=object), values)
+            return pd.Series(values, index=index, dtype="str")
+        codes, names = pd.factorize(values, use_na_sentinel=True)
+        names = names.astype(object)
+    if (names == "").any():
+        codes = np.where(np.append(names == "", True)[codes], -1, codes)
+    text = pd.array(names, dtype="str").take(codes, allow_fill=True)  # no per-row check of the text
+    return pd.Series(text, index=index)
