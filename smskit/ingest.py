@@ -336,7 +336,7 @@ def _urlencoded_lines(lines: _Lines, numbers: np.ndarray) -> pd.DataFrame:
         column, undecodable = _decoded(_gather(values, sources.get(target, []), n), exact)
         cols[target] = pd.Series(column, dtype=object, copy=False) if isinstance(column, np.ndarray) else column
         bad |= undecodable
-    frame = pd.DataFrame(cols)
+    frame = pd.DataFrame(cols, copy=False)
     frame["_line"] = numbers
     frame["_bad"] = bad & ~blank
     return frame[~blank].reset_index(drop=True) if blank.any() else frame
@@ -371,8 +371,8 @@ def _decoded(raw: np.ndarray, exact: dict[int, str]) -> tuple[Any, np.ndarray]:
         for i, value in exact.items():
             raw[i] = value
         return raw, bad
-    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
-    decoded, undecodable = _decode_values(uniques.astype(object))
+    codes, uniques = _factorize(raw)
+    decoded, undecodable = _decode_values(uniques)
     bad = np.append(undecodable, False)[codes]
     if exact:
         at = np.fromiter(exact, dtype=np.int64, count=len(exact))
@@ -459,6 +459,23 @@ def _key_name(cell: str, *, first: bool) -> str | None:
 _SAFE = {"3A": ":", "2C": ",", "2F": "/", "40": "@", "20": " ", "2B": "+", "2D": "-", "5F": "_", "2E": "."}
 _SAFE_ESCAPES = {f"%{form}": char for code, char in _SAFE.items() for form in (code, code.lower())}
 _MAX_SKIPS = 32
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like ``pd.factorize`` (-1 for missing; object uniques, in no set order), faster when one value
+    dominates: that value is found by one comparison and only the other rows are hashed."""
+    first = values[0] if len(values) else None
+    same = values == first if isinstance(first, str) else np.zeros(len(values), dtype=bool)
+    if same.sum() * 2 < len(values):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, np.asarray(uniques, dtype=object)
+    rest = np.flatnonzero(~same)
+    codes = np.zeros(len(values), dtype=np.intp)
+    if not len(rest):
+        return codes, np.array([first], dtype=object)
+    others, uniques = pd.factorize(values[rest], use_na_sentinel=True)
+    codes[rest] = np.where(others < 0, -1, others + 1)
+    return codes, np.append(np.array([first], dtype=object), np.asarray(uniques, dtype=object))
 
 
 def _decode_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -564,7 +581,7 @@ def _factorized(col: pd.Series) -> tuple[np.ndarray, Any]:
     """(codes, distinct values) of a column, -1 for missing; a Categorical's own codes are used."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return np.asarray(col.cat.codes), col.cat.categories
-    return pd.factorize(col.astype(object), use_na_sentinel=True)
+    return _factorize(col.astype(object).to_numpy())
 
 
 def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -633,8 +650,7 @@ def _status(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         codes = np.asarray(col.cat.codes)
         names = np.array([str(c) for c in col.cat.categories], dtype=object)
     else:
-        codes, uniques = pd.factorize(col.astype(object), use_na_sentinel=True)
-        names = np.asarray(uniques, dtype=object)
+        codes, names = _factorize(col.astype(object).to_numpy())
         if pd.api.types.infer_dtype(names, skipna=False) not in ("string", "empty"):  # numbers: their digits
             text, _ = _token_text(col)
             codes, names = pd.factorize(text)
@@ -696,6 +712,7 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
             "to": _text_col(col["to"], keep, index),
         },
         index=index,
+        copy=False,
     )
     return frame[list(REPORT_COLUMNS)]
 
@@ -716,8 +733,7 @@ def _text_col(s: pd.Series, keep: Any, index: pd.Index) -> pd.Series:
             if empty.any():
                 values = np.where(empty, np.array(None, dtype=object), values)
             return pd.Series(values, index=index, dtype="str")
-        codes, names = pd.factorize(values, use_na_sentinel=True)
-        names = names.astype(object)
+        codes, names = _factorize(values)
     if (names == "").any():
         codes = np.where(np.append(names == "", True)[codes], -1, codes)
     text = pd.array(names, dtype="str").take(codes, allow_fill=True)  # no per-row check of the text
