@@ -3,9 +3,10 @@
 Sources: a receiver store (``.sqlite``), a callback log (one urlencoded body or JSON object per line),
 a console "Send Details" export (CSV/XLSX), a DataFrame, or a list of these.
 
-The callback-log path is vectorized: lines that share a field order (nearly all of a platform's
-pushes do) are split by one compiled regular expression over the whole text, so no Python code
-runs per line; only fields holding ``%``/``+`` escapes are decoded value by value.
+The callback-log path is vectorized: pandas' C parser splits every line into key and value cells in one
+pass, whatever the field order, and no Python code runs per line; columns with few distinct values are
+decoded once per value. Lines the split cannot take exactly are parsed one by one by
+:func:`~smskit.reports.parse_report_body`, so both paths give the same reports.
 
 Usage: ``reports = read_status_reports("callbacks.log")``.
 """
@@ -190,6 +191,7 @@ _NL = ord("\n")
 _NOT_ASCII_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
 _INDENTED_JSON = re.compile(rb"[ \t]+\{")
 _SAMPLES = 64
+_MAX_FIELDS = 64  # lines with more fields than this are parsed one by one
 
 
 class _Lines(NamedTuple):
@@ -398,7 +400,7 @@ def _max_fields(block: bytes) -> int:
         for line in chunk[1:-1] if at else chunk[:-1] or chunk:
             parts, eqs = line.count(b"&") + 1, line.count(b"=")
             most = max(most, min(parts, (parts + eqs) // 2))
-    return most
+    return min(most, _MAX_FIELDS)
 
 
 def _split_cells(block: bytes, n: int, width: int) -> tuple[list[tuple[np.ndarray, list[str]]], list[np.ndarray], int]:
@@ -454,8 +456,9 @@ def _key_name(cell: str, *, first: bool) -> str | None:
         return None
 
 
-#: Escapes of characters that mean nothing to the splitter: replacing them over a column's joined
-#: text equals decoding each value (every '%' in urlencoded text starts an escape).
+#: Escapes of single ASCII characters that are not hex digits, '%' or the join separator: replacing them
+#: over a column's joined text decodes each value, as long as no '%' is left (values still holding one
+#: are decoded one by one).
 _SAFE = {"3A": ":", "2C": ",", "2F": "/", "40": "@", "20": " ", "2B": "+", "2D": "-", "5F": "_", "2E": "."}
 _SAFE_ESCAPES = {f"%{form}": char for code, char in _SAFE.items() for form in (code, code.lower())}
 _MAX_SKIPS = 32
