@@ -468,7 +468,8 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like ``pd.factorize`` (-1 for missing; object uniques, in no set order), faster when one value
     dominates: that value is found by one comparison and only the other rows are hashed."""
     first = values[0] if len(values) else None
-    same = values == first if isinstance(first, str) else np.zeros(len(values), dtype=bool)
+    dominant = isinstance(first, str) and (values[:64] == first).sum() * 2 >= len(values[:64])
+    same = values == first if dominant else np.zeros(len(values), dtype=bool)
     if same.sum() * 2 < len(values):
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         return codes, np.asarray(uniques, dtype=object)
