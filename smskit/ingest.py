@@ -127,7 +127,12 @@ def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) 
         return _normalize(raw, what="row", errors=errors)
     if suffix in _TABLE_SUFFIXES:
         table = _read_table(path, suffix, mapping)
-        return _normalize(_frame_columns(table, mapping, name=path.name), what="row", errors=errors, table=True)
+        try:
+            return _normalize(_frame_columns(table, mapping, name=path.name), what="row", errors=errors, table=True)
+        except DataValidationError as exc:  # show a CSV's offending rows as text, as read
+            if exc.rows is not None:
+                exc.rows = exc.rows.astype("str")
+            raise
     return _normalize(_read_callback_log(path), what="line", errors=errors)
 
 
