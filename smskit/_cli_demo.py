@@ -112,7 +112,7 @@ def run_demo(
         skip_invalid=True,
     )
     with (
-        Emulator(templates, delivery_rate=0.9, report_delay=0.2, seed=seed) as emu,
+        Emulator(templates, delivery_rate=0.9, report_delay=1.0, seed=seed) as emu,
         CallbackReceiver(store) as rx,
     ):
         echo(f"emulator: {emu.base_url}   status reports: {rx.url} → {store}")

@@ -49,7 +49,7 @@ def test_demo_writes_the_report_and_prints_its_path_last(demo) -> None:
     assert Path(last) == out / "report.html"
     page = Path(last).read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert page.count('<img src="data:image/png;base64,') == 5
+    assert page.count('<img src="data:image/png;base64,') == 6  # funnel, variant, country, tier, failures, latency
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert "## A/B comparison (variant)" in markdown
     assert "![Funnel: sent → accepted → delivered](funnel.png)" in markdown
