@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -65,13 +66,22 @@ class PlannedRequest:
     api: str  # "batchSendSms" | "batchSendDiffSms"
     items: tuple[PlannedItem, ...]
 
-    @property
-    def n_numbers(self) -> int:
-        return sum(len(item.to) for item in self.items)
+    @cached_property
+    def numbers(self) -> list[str]:
+        """Every number of the request, in send order (aligned with :attr:`positions`)."""
+        return [n for item in self.items for n in item.to]
 
     @property
+    def n_numbers(self) -> int:
+        return len(self.numbers)
+
+    @cached_property
     def positions(self) -> np.ndarray:
         return np.concatenate([np.asarray(item.positions, dtype=np.int64) for item in self.items])
+
+    def extend(self, campaign_id: str) -> str:
+        """The ``extend`` value this request carries: ``<campaign_id>:<request_no>``."""
+        return f"{campaign_id}:{self.request_no}"
 
 
 @dataclass
@@ -133,7 +143,7 @@ def _send_one(
 
 def _map_results(request: PlannedRequest, result: SendResult, sent_at: datetime) -> _Outcome:
     """Align the response's per-number entries with the request's rows (by order, then by number)."""
-    numbers = [n for item in request.items for n in item.to]
+    numbers = request.numbers
     n = len(numbers)
     entries = list(result.results)
     if result.code not in {SUCCESS, PARTIAL}:
@@ -264,7 +274,7 @@ def send_campaign(
     request_of = np.full(n_rows, -1, dtype=np.int64)
     for request in requests_:
         pos = request.positions
-        extend_of[pos] = f"{campaign_id}:{request.request_no}"
+        extend_of[pos] = request.extend(campaign_id)
         request_of[pos] = request.request_no
 
     def apply(request: PlannedRequest, outcome: _Outcome) -> None:
@@ -276,8 +286,8 @@ def send_campaign(
         if outcome.sent_at is not None:
             sent_at[pos] = np.datetime64(outcome.sent_at.replace(tzinfo=None), "ns")
 
-    owned = isinstance(ledger, str | Path)
     book = Ledger(ledger) if isinstance(ledger, str | Path) else ledger
+    owned = book is not ledger  # opened here from a path, so closed here
     try:
         to_send = _resume(book, campaign_id, plan, requests_, resend_unknown, apply)
         stopped_by = _run(
@@ -402,12 +412,11 @@ def _run(
     fatal: list[SmsKitError] = []
 
     def work(request: PlannedRequest) -> _Outcome:
-        if stop.is_set():
+        if not stop.is_set():
+            bucket.acquire(request.n_numbers)
+        if stop.is_set():  # also when the run stopped while this request waited for the bucket
             return _unsent(request, state="unsent", ledger_state="pending", error="not sent: the run stopped early")
-        bucket.acquire(request.n_numbers)
-        if stop.is_set():
-            return _unsent(request, state="unsent", ledger_state="pending", error="not sent: the run stopped early")
-        extend = f"{campaign_id}:{request.request_no}"
+        extend = request.extend(campaign_id)
         if book is not None:
             book.mark_in_flight(campaign_id, request.request_no, extend=extend)
         try:
@@ -426,7 +435,7 @@ def _run(
                 (int(p), to, mid, st, s, err, outcome.sent_at.isoformat() if outcome.sent_at else None)
                 for p, to, mid, st, s, err in zip(
                     request.positions.tolist(),
-                    [n for i in request.items for n in i.to],
+                    request.numbers,
                     outcome.sms_msg_id,
                     outcome.status,
                     outcome.state,
