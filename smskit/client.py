@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from . import codes, limits
-from .config import Settings
+from .config import ENV_VARS, Settings
 from .errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
 from .retry import backoff, should_retry
 from .signing import WsseDigest, aksk_headers, wsse_headers
@@ -256,17 +256,7 @@ class Client:
     @classmethod
     def from_env(cls, **overrides: Any) -> Client:
         """A client from arguments > environment > ``.env`` (see :class:`smskit.config.Settings`)."""
-        setting_names = {
-            "base_url",
-            "app_key",
-            "app_secret",
-            "sender",
-            "signature",
-            "auth",
-            "wsse_digest",
-            "status_callback",
-            "ca_bundle",
-        }
+        setting_names = set(ENV_VARS)
         settings = Settings.resolve(**{k: v for k, v in overrides.items() if k in setting_names})
         options = {k: v for k, v in overrides.items() if k not in setting_names}
         return cls(
