@@ -292,7 +292,9 @@ class Client:
         fields = {"from": self._sender(sender), "to": ",".join(numbers), "templateId": template_id}
         if values:
             fields["templateParas"] = json.dumps(values, ensure_ascii=False)
-        fields.update(self._common(signature=signature, status_callback=status_callback, extend=extend))
+        if sig := signature or self.settings.signature:
+            fields["signature"] = sig
+        fields.update(self._common(status_callback=status_callback, extend=extend))
         body = urlencode(fields).encode()
         return self._post(SEND_PATH, body, FORM, api="batchSendSms")
 
@@ -313,10 +315,13 @@ class Client:
                 f"{len(batch)} items in one call; smskit sends at most {limits.MAX_ITEMS}",
                 advice="split the items, or use smskit.send_campaign which batches for you",
             )
+        default_signature = self.settings.signature
+        if default_signature:  # the client's signature applies per item, as send() applies it per call
+            batch = [i if i.signature else SmsItem(i.to, i.template_id, i.params, default_signature) for i in batch]
         for item in batch:
             item.check()
         payload: dict[str, Any] = {"from": self._sender(sender)}
-        payload.update(self._common(signature=None, status_callback=status_callback, extend=extend))
+        payload.update(self._common(status_callback=status_callback, extend=extend))
         payload["smsContent"] = [item.to_json() for item in batch]
         body = json.dumps(payload, ensure_ascii=False).encode()
         return self._post(BATCH_PATH, body, JSON, api="batchSendDiffSms")
@@ -348,7 +353,8 @@ class Client:
             )
         return value
 
-    def _common(self, *, signature: str | None, status_callback: str | None, extend: str | None) -> dict[str, str]:
+    def _common(self, *, status_callback: str | None, extend: str | None) -> dict[str, str]:
+        """The optional fields both APIs share at the top level: statusCallback and extend."""
         callback = status_callback or self.settings.status_callback
         limits.check_status_callback(callback)
         limits.check_extend(extend)
@@ -357,9 +363,6 @@ class Client:
             fields["statusCallback"] = callback
         if extend:
             fields["extend"] = extend
-        sig = signature or self.settings.signature
-        if sig:
-            fields["signature"] = sig
         return fields
 
     def _headers(self, url: str, body: bytes, content_type: str) -> dict[str, str]:

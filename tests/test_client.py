@@ -243,3 +243,13 @@ def test_from_env_and_secret_never_shown(emulator, monkeypatch, caplog, capsys) 
     assert emulator.sent()["sender"].tolist() == ["isms-env"]
     for text in texts:
         assert emulator.app_secret not in text
+
+
+def test_default_signature_goes_into_each_batch_item(emulator) -> None:
+    """batchSendDiffSms carries signatures per item; the client's default fills items without one."""
+    client = emulator.client(signature="smskit-default")
+    items = [SmsItem([NUMBERS[0]], VERIFY, ["123456"]), SmsItem([NUMBERS[1]], VERIFY, ["123456"], "own")]
+    assert client.send_batch(items).ok
+    sent = emulator.sent().set_index("to")
+    assert sent.loc[NUMBERS[0], "signature"] == "smskit-default"
+    assert sent.loc[NUMBERS[1], "signature"] == "own"
