@@ -62,7 +62,7 @@ def cli_main(args: argparse.Namespace) -> int:
             opt_out=args.opt_out,
             skip_invalid=args.skip_invalid,
         )
-        print(_summary(plan))
+        print(f"plan: {plan.summary}")
         if not args.skip_invalid:
             plan.raise_if_invalid()
         if args.dry_run:
@@ -97,8 +97,3 @@ def cli_main(args: argparse.Namespace) -> int:
     if args.out:
         print(f"wrote {args.out}")
     return 1 if results["state"].isin(["rejected", "unknown", "unsent"]).any() else 0
-
-
-def _summary(plan: object) -> str:
-    summary = getattr(plan, "summary", None)
-    return f"plan: {summary}" if summary is not None else "plan ready"

@@ -130,6 +130,8 @@ _XWSSE = (
     "send a complete X-WSSE header: UsernameToken Username, PasswordDigest, Nonce and Created "
     "(UTC yyyy-MM-ddTHH:mm:ssZ, not local time with a Z); smskit builds it with auth='wsse'"
 )
+_OPT_OUT = "add the number to the opt-out list; only the subscriber or support can lift it"
+_TOMORROW = "send to this number again tomorrow, or ask support to lift the limit"
 _KEY = "check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in the console"
 
 
@@ -396,14 +398,14 @@ _REPORT: tuple[CodeInfo, ...] = (
         "LIMIT",
         "Daily sending limit for this number reached",
         "rate_limited",
-        "send to this number again tomorrow, or ask support to lift the limit",
+        _TOMORROW,
         retry=True,
     ),
     _rep(
         "BEYONDN",
         "Daily sending limit for this number reached",
         "rate_limited",
-        "send to this number again tomorrow, or ask support to lift the limit",
+        _TOMORROW,
         retry=True,
     ),
     _rep(
@@ -417,25 +419,25 @@ _REPORT: tuple[CodeInfo, ...] = (
         "BLACK",
         "Number on the carrier's blacklist (unsubscribed or complained)",
         "blacklist",
-        "add the number to the opt-out list; only the subscriber or support can lift it",
+        _OPT_OUT,
     ),
     _rep(
         "TDBLACK",
         "Number on the carrier's unsubscribe blacklist",
         "blacklist",
-        "add the number to the opt-out list; only the subscriber or support can lift it",
+        _OPT_OUT,
     ),
     _rep(
         "TSBLACK",
         "Number on the carrier's complaint blacklist",
         "blacklist",
-        "add the number to the opt-out list; only the subscriber or support can lift it",
+        _OPT_OUT,
     ),
     _rep(
         "MBBLACK",
         "Number on the carrier's blacklist",
         "blacklist",
-        "add the number to the opt-out list; only the subscriber or support can lift it",
+        _OPT_OUT,
     ),
     _rep(
         "RTE_ERR",
@@ -557,7 +559,7 @@ def _family(code: str, kind: str | None) -> CodeInfo | None:
             "Number on a carrier blacklist",
             "blacklist",
             True,
-            "add the number to the opt-out list; only the subscriber or support can lift it",
+            _OPT_OUT,
         )
     if code.endswith("LIMIT"):
         return CodeInfo(
@@ -614,14 +616,9 @@ def lookup(code: str | None, *, kind: str | None = None) -> CodeInfo:
     if not raw:
         return _pending(kind)
     norm = raw.upper()
-    kinds = (kind,) if kind else KINDS
-    for k in kinds:
+    for k in ((kind,) if kind else ()) + KINDS:  # the asked kind first, then any kind under the asked name
         if (info := _TABLE.get((norm, k))) is not None:
-            return info
-    if kind:
-        for k in KINDS:
-            if (info := _TABLE.get((norm, k))) is not None:
-                return replace(info, kind=kind)
+            return info if kind in (None, k) else replace(info, kind=kind)
     return _family(norm, kind) or _unknown(raw, kind)
 
 

@@ -156,11 +156,10 @@ def segment_number(value: str | None) -> int | None:
 
 
 def _count(name: str, value: str | None) -> int:
-    if value is None or value == "":
-        return 1
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= _MAX_SEGMENTS:
-        raise ReportError(f"{name}={value[:20]!r} is not a segment number 1–{_MAX_SEGMENTS}", advice=_ERR)
-    return int(value)
+    n = segment_number(value)
+    if n is None:
+        raise ReportError(f"{name}={str(value)[:20]!r} is not a segment number 1–{_MAX_SEGMENTS}", advice=_ERR)
+    return n
 
 
 def parse_report_fields(fields: Mapping[str, Any]) -> StatusReport:

@@ -30,7 +30,7 @@ def _transport(send: Any) -> Any:
     return getattr(getattr(send, "__self__", None), "transport", None)
 
 
-async def _drop(scope: Scope, receive: Any, send: Any) -> None:
+async def _drop(send: Any) -> None:
     transport = _transport(send)
     if transport is not None:
         transport.close()
@@ -63,7 +63,7 @@ def build_app(state: EmulatorState) -> Any:
             body,
         )
         if reply.drop:
-            await _drop(scope, receive, send)
+            await _drop(send)
             return
         headers = {"connection": "close"} if body is None else None
         response = Response(reply.body, status_code=reply.status, media_type=reply.content_type, headers=headers)

@@ -12,7 +12,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from smskit._server import warn_if_public
+from smskit._server import LOOPBACK, warn_if_public
 from smskit.emulator import Emulator
 
 __all__ = ["add_arguments", "cli_main", "main"]
@@ -20,7 +20,7 @@ __all__ = ["add_arguments", "cli_main", "main"]
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``smskit emulator`` options to ``parser``."""
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default=LOOPBACK, help=f"address to bind (default {LOOPBACK})")
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     parser.add_argument("--templates", metavar="FILE", help="template catalog (CSV/JSON); default: any id")
     parser.add_argument("--app-key", metavar="K", help="application key to accept (default: generated)")

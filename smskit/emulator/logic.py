@@ -33,6 +33,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from smskit import codes, signing
+from smskit.limits import (
+    MAX_CALLBACK_LEN,
+    MAX_EXTEND_LEN,
+    MAX_ITEMS,
+    MAX_NUMBER_LEN,
+    MAX_NUMBERS,
+    MAX_TEMPLATE_ID_LEN,
+)
+from smskit.reports import MAX_BATCH, UPDATE_TIME_FORMAT
 
 __all__ = [
     "API_BY_PATH",
@@ -71,13 +80,8 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 MAX_BODY = 2 * 1024 * 1024
-MAX_NUMBERS = 500
-MAX_ITEMS = 100
-MAX_NUMBER_LEN = 21
-MAX_TEMPLATE_ID_LEN = 32
-MAX_CALLBACK_LEN = 1024
-MAX_EXTEND_LEN = 128
-MAX_REPORTS_PER_PUSH = 50
+MAX_REPORTS_PER_PUSH = MAX_BATCH  # the documented 50 reports per batch push
+_EXPECTED_TYPE = {SINGLE: FORM, DIFF: JSON}
 
 SUCCESS = "000000"
 PARTIAL = "E000510"
@@ -157,7 +161,7 @@ class Outcome:
 def content_type_ok(api: str, content_type: str | None) -> bool:
     """Whether ``content_type`` (parameters such as charset allowed) is the one ``api`` takes."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    return media == (FORM if api == SINGLE else JSON)
+    return media == _EXPECTED_TYPE[api]
 
 
 def _refuse(detail: str, code: str = BAD_PARAM) -> Refusal:
@@ -285,8 +289,7 @@ def _parse_diff(body: bytes) -> SendRequest:
 def parse_request(api: str, content_type: str | None, body: bytes) -> SendRequest:
     """Parse and validate a send request; raise :class:`Refusal` (E000040, E000503, E000000) if bad."""
     if not content_type_ok(api, content_type):
-        expected = FORM if api == SINGLE else JSON
-        raise Refusal("E000040", f"{api} takes Content-Type {expected}, got {content_type!r}")
+        raise Refusal("E000040", f"{api} takes Content-Type {_EXPECTED_TYPE[api]}, got {content_type!r}")
     return _parse_single(body) if api == SINGLE else _parse_diff(body)
 
 
@@ -362,13 +365,12 @@ def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[st
     template = templates.get(item.template_id)
     if template is None:
         return "E200030", 1
-    signature = item.signature or template.signature or None
-    if template.region == "mainland" and not signature:
+    if template.region == "mainland" and not (item.signature or template.signature):
         return "E200029", 1
-    if tpl_mod.validate_params(template, item.params, signature=signature):
+    # validate_params and render fall back to the template's own signature themselves
+    if tpl_mod.validate_params(template, item.params, signature=item.signature):
         return "E200028", 1
-    text = tpl_mod.render(template, item.params, signature=signature)
-    return SUCCESS, max(1, int(tpl_mod.segments(text)))
+    return SUCCESS, tpl_mod.segments(tpl_mod.render(template, item.params, signature=item.signature))
 
 
 def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list[Decision]:
@@ -402,7 +404,7 @@ def request_code(decisions: Iterable[Decision]) -> str:
 
 def format_time(when: datetime) -> str:
     """UTC ``YYYY-MM-DDTHH:MM:SSZ``."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(UTC).strftime(UPDATE_TIME_FORMAT)
 
 
 def new_msg_id(rng: random.Random, serial: int) -> str:

@@ -76,12 +76,6 @@ class Pusher:
         with self._cond:
             return self._closed
 
-    @property
-    def pending(self) -> int:
-        """Reports scheduled but not yet delivered or given up on."""
-        with self._cond:
-            return self._pending
-
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every scheduled report was delivered or dropped; ``False`` on timeout."""
         with self._cond:
