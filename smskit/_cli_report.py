@@ -55,20 +55,22 @@ def cli_main(args: argparse.Namespace) -> int:
         if reports.empty and results is None:
             print(f"smskit report: no status reports in {', '.join(args.sources)}", file=sys.stderr)
             return 2
-        infos = [
-            export_send_info(
-                s,
-                id_column=_id_column(mapping),
-                sent_at_column=args.send_time_column,
-                template_column=args.template_column,
-            )
-            for s in args.sources
-        ]
-        found = [i for i in infos if i is not None]
         send_info = None
-        if found and results is None:
-            send_info = pd.concat(found)
-            send_info = send_info.loc[~send_info.index.duplicated()]
+        if results is None:  # send times from console exports stand in for missing send results
+            id_column = _id_column(mapping)
+            infos = [
+                export_send_info(
+                    s,
+                    id_column=id_column,
+                    sent_at_column=args.send_time_column,
+                    template_column=args.template_column,
+                )
+                for s in args.sources
+            ]
+            found = [i for i in infos if i is not None]
+            if found:
+                send_info = pd.concat(found)
+                send_info = send_info.loc[~send_info.index.duplicated()]
         report = summarize(reports, results=results, send_info=send_info, by=args.by, sources=args.sources)
         paths = write_report(report, args.out, title=args.title)
     except (SmsKitError, ValueError, OSError) as exc:

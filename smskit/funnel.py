@@ -52,7 +52,7 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     later report can change it), category, reported_at (time of the deciding report), total,
     segments_delivered, to, extend.
     """
-    r = read_status_reports(reports) if not {"sms_msg_id", "status", "category"} <= set(reports.columns) else reports
+    r = _as_reports(reports)
     if r.empty:
         empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _FINAL_STATE_COLUMNS})
         return _typed(empty.rename_axis("sms_msg_id"))
@@ -154,7 +154,7 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
     otherwise), category, reported_at and latency_s (report time − ``sent_at``). A recipient whose
     send was ``unknown`` gets its ``sms_msg_id`` from a report echoing its ``extend`` and ``to``.
     """
-    r = read_status_reports(reports)
+    r = _as_reports(reports)
     sent = results[results["state"].astype(str).isin(SENT_STATES)].copy()
     state = sent["state"].astype(str)
     ids = sent["sms_msg_id"].astype(object).where(sent["sms_msg_id"].notna(), None)
@@ -193,3 +193,10 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
     # same second as the send would read as a negative latency, so it is clipped at zero.
     sent["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
     return sent
+
+
+def _as_reports(reports: Any) -> pd.DataFrame:
+    """``reports`` as a report frame; one read_status_reports already made is used as it is."""
+    if isinstance(reports, pd.DataFrame) and {"sms_msg_id", "status", "category"} <= set(reports.columns):
+        return reports
+    return read_status_reports(reports)

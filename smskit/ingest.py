@@ -112,8 +112,8 @@ def read_status_reports(
         frames = [read_status_reports(s, mapping=mapping, errors=errors) for s in source]
         if not frames:
             return _normalize(pd.DataFrame(columns=list(_INPUTS)), what="row", errors=errors)
-        raw = pd.concat([f.astype({"status": "str", "category": "str"}) for f in frames], ignore_index=True)
-        return _normalize(raw, what="row", errors=errors)
+        # each frame is normalized already; concatenating only has to re-unify the categoricals
+        return pd.concat(frames, ignore_index=True).astype({"status": "category"})
     raise TypeError(f"cannot read status reports from a {type(source).__name__}; pass a path or a DataFrame")
 
 
@@ -122,8 +122,7 @@ def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) 
         raise ReportError(f"{path} does not exist", advice="check the path of the report source")
     suffix = path.suffix.lower()
     if suffix in _SQLITE_SUFFIXES or is_report_store(path):
-        raw = read_store_frame(path).drop(columns=["extra", "received_at"])
-        raw["update_time"] = raw["update_time"].replace("", None)
+        raw = read_store_frame(path).drop(columns=["extra", "received_at"])  # '' times are "no time"
         return _normalize(raw, what="row", errors=errors)
     if suffix in _TABLE_SUFFIXES:
         table = _read_table(path, suffix, mapping)

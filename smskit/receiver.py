@@ -38,7 +38,7 @@ from starlette.routing import Route
 
 from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
 from smskit.errors import ConfigError, ReportError
-from smskit.reports import parse_push, push_format
+from smskit.reports import parse_report_batch, parse_report_body, push_format
 from smskit.signing import verify_aksk
 from smskit.store import ReportStore
 
@@ -79,11 +79,11 @@ def build_app(
             )
             if code is not None:
                 return PlainTextResponse(f"push signature refused ({code})", status_code=401)
-        content_type = request.headers.get("content-type")
-        if push_format(content_type, body) is None:
+        form = push_format(request.headers.get("content-type"), body)
+        if form is None:
             return PlainTextResponse("send application/x-www-form-urlencoded or application/json", status_code=415)
         try:
-            reports = parse_push(content_type, body)
+            reports = [parse_report_body(body)] if form == "form" else parse_report_batch(body)
         except ReportError as exc:
             return PlainTextResponse(str(exc), status_code=400)
         if reports:

@@ -199,9 +199,7 @@ def summarize(
     notes: list[str] = []
     if results is not None:
         mode: Mode = "funnel"
-        funnel = delivery_funnel(results, reports)
-        extra = [c for c in results.columns if c not in funnel.columns]
-        frame = funnel.join(results.loc[funnel.index, extra]) if extra else funnel
+        frame = delivery_funnel(results, reports)  # keeps every column of results
     else:
         mode = "reports"
         frame = message_frame(reports, send_info=send_info)

@@ -199,8 +199,11 @@ class ReportStore:
         return read_store_frame(self.path)
 
     def count(self) -> int:
-        with sqlite3.connect(self.path) as conn:
+        conn = sqlite3.connect(self.path)  # `with` on a connection commits but does not close it
+        try:
             return int(conn.execute("SELECT count(*) FROM status_reports").fetchone()[0])
+        finally:
+            conn.close()
 
     # --- lifecycle ------------------------------------------------------------------------------------
 
