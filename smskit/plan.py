@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smskit import limits
 from smskit.errors import DataValidationError
-from smskit.numbers import _normalize_codes, normalize_numbers
+from smskit.numbers import _normalize_codes
 from smskit.templates import (
     MAX_CONTENT_CHARS,
     MAX_TEMPLATE_ID_CHARS,
@@ -62,9 +63,8 @@ __all__ = [
     "plan_campaign",
 ]
 
-MAX_NUMBERS_PER_ITEM = 500
-MAX_NUMBERS_PER_CALL = 500
-MAX_ITEMS_PER_CALL = 100
+MAX_NUMBERS_PER_ITEM = MAX_NUMBERS_PER_CALL = limits.MAX_NUMBERS
+MAX_ITEMS_PER_CALL = limits.MAX_ITEMS
 STATES = ("ready", "invalid", "suppressed")
 APIS = ("batchSendSms", "batchSendDiffSms")
 _STATE_DTYPE = pd.CategoricalDtype(list(STATES))
@@ -493,6 +493,13 @@ class _Column:
             self._stats = _text_stats(self.values.tolist())
         return self._stats
 
+    @cached_property
+    def blank(self) -> np.ndarray:
+        """Which distinct values are empty or only white space."""
+        out = np.fromiter(map(str.isspace, self.values.tolist()), dtype=bool, count=len(self.values))
+        out |= self.values == ""
+        return out
+
 
 def _check_combos(
     tvalues: np.ndarray,
@@ -519,7 +526,8 @@ def _check_combos(
         template = catalog.get(tid) if catalog is not None else None
         k = min(len(template.variables), n_cols) if template is not None else n_cols
         codes = [pcodes[j][pos] for j in range(k)]
-        params[pos] = _tuples([pvalues[j][codes[j]] for j in range(k)], len(pos))
+        values = [pvalues[j][codes[j]] for j in range(k)]
+        params[pos] = _tuples(values, len(pos))
         if catalog is None:
             problem[pos] = _generic_problems(tid, len(pos), columns[:k], codes)
             sig[pos] = signature
@@ -552,7 +560,7 @@ def _check_combos(
         bad |= chars > MAX_CONTENT_CHARS
         for i in np.flatnonzero(bad).tolist():
             problem[pos[i]] = "; ".join(validate_params(template, params[pos[i]], signature=signature))
-        text[pos] = _render_columns(template, [pvalues[j][codes[j]] for j in range(k)], len(pos), signature)
+        text[pos] = _render_columns(template, values, len(pos), signature)
         enc[pos] = np.where(gsm, 0, 1)
         segs[pos] = _segments_of(chars + np.where(gsm, ext, astral), ~gsm)
         if template.region == "mainland":
@@ -574,9 +582,7 @@ def _generic_problems(tid: str, n: int, columns: Sequence[_Column], codes: Seque
         out[:] = f"template_id must be 1–{MAX_TEMPLATE_ID_CHARS} chars, got {tid!r}"
         return out
     for j, (col, c) in enumerate(zip(columns, codes, strict=True)):
-        blank = np.fromiter(map(str.isspace, col.values.tolist()), dtype=bool, count=len(col.values))
-        blank |= col.values == ""
-        out[blank[c] & (out == "")] = f"param {j + 1} is empty"
+        out[col.blank[c] & (out == "")] = f"param {j + 1} is empty"
     return out
 
 
@@ -601,8 +607,8 @@ def _opt_out_set(opt_out: Any, default_region: str | None) -> set[str]:
             )
         opt_out = opt_out["phone"]
     values = pd.Series(list(opt_out) if not isinstance(opt_out, pd.Series) else opt_out, dtype=object)
-    normalized = normalize_numbers(values, default_region=default_region)["e164"]
-    return set(normalized.dropna())
+    _, e164, _, _ = _normalize_codes(values, default_region=default_region)
+    return {x for x in e164.tolist() if x is not None}
 
 
 def _group_calls(

@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 
 from smskit.errors import DataValidationError
+from smskit.limits import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
+from smskit.limits import MAX_VARIABLES
 
 __all__ = [
     "GSM7_BASIC",
@@ -62,10 +64,8 @@ Encoding = Literal["GSM-7", "UCS-2"]
 
 REGIONS: tuple[str, ...] = ("international", "mainland")
 KINDS: tuple[str, ...] = ("verification", "notification", "marketing")
-MAX_VARIABLES = 20
 MAX_CONTENT_CHARS = 500
 MAX_VERIFICATION_CHARS = 8
-MAX_TEMPLATE_ID_CHARS = 32
 
 # GSM 03.38 default alphabet (ESC excluded: it only introduces the extension table).
 GSM7_BASIC = (
@@ -96,7 +96,6 @@ class _Rule:
 
     pattern: str
     describe: str
-    max_len: int
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -117,20 +116,20 @@ def _rule_for(name: str) -> _Rule:
         if not 1 <= n <= 20:
             raise ValueError(f"${{{name}}}: n must be 1–20")
         if m.group(1) == "NUM":
-            return _Rule(rf"[0-9]{{1,{n}}}", f"1–{n} digits", n)
-        return _Rule(rf"[^{{}}]{{1,{n}}}", f"1–{n} characters without braces", n)
+            return _Rule(rf"[0-9]{{1,{n}}}", f"1–{n} digits")
+        return _Rule(rf"[^{{}}]{{1,{n}}}", f"1–{n} characters without braces")
     if name in _INTERNATIONAL_NAMED or name == "DATETIME":
-        return _Rule(r"[^{}]{1,20}", "1–20 characters without braces", 20)
+        return _Rule(r"[^{}]{1,20}", "1–20 characters without braces")
     if name.isdigit() and 1 <= int(name) <= 20 and not name.startswith("0"):
-        return _Rule(r"[^{}]{1,20}", "1–20 characters without braces (numbered variable)", 20)
+        return _Rule(r"[^{}]{1,20}", "1–20 characters without braces (numbered variable)")
     if name == "PHONE":
-        return _Rule(r"[0-9+\-]{4,15}", "4–15 of digits, '+' and '-'", 15)
+        return _Rule(r"[0-9+\-]{4,15}", "4–15 of digits, '+' and '-'")
     if name == "CHARDIGIT":
-        return _Rule(r"[A-Za-z0-9_]{1,20}", "1–20 letters, digits or '_'", 20)
+        return _Rule(r"[A-Za-z0-9_]{1,20}", "1–20 letters, digits or '_'")
     if name == "MONEY":
-        return _Rule(r"[0-9.]{1,20}", "1–20 digits or '.'", 20)
+        return _Rule(r"[0-9.]{1,20}", "1–20 digits or '.'")
     if name == "TEXT":
-        return _Rule(r"[^.。'<>{}]{1,20}", "1–20 characters without . 。 ' < > { }", 20)
+        return _Rule(r"[^.。'<>{}]{1,20}", "1–20 characters without . 。 ' < > { }")
     raise ValueError(
         f"unknown template variable ${{{name}}}: expected NUM_n, TXT_n, DATE, TIME, 1–20, PHONE, "
         "CHARDIGIT, DATETIME, MONEY or TEXT"
