@@ -196,13 +196,14 @@ def preview_row(
     return Preview(preview.text, preview.encoding, preview.length, preview.segments, preview.ucs2, missing + kept)
 
 
-_GSM7 = frozenset(tpl.GSM7_BASIC + tpl.GSM7_EXTENSION)
 _MARK = '<mark title="forces UCS-2" style="background:#ffd166;border-radius:2px;padding:0 1px">{}</mark>'
 
 
 def highlight_ucs2(text: str) -> str:
     """``text`` escaped for HTML, each character outside GSM-7 wrapped in ``<mark>``, newlines as ``<br>``."""
-    parts = ["<br>" if c == "\n" else (html.escape(c) if c in _GSM7 else _MARK.format(html.escape(c))) for c in text]
+    parts = [
+        "<br>" if c == "\n" else (html.escape(c) if c in tpl._GSM7_SET else _MARK.format(html.escape(c))) for c in text
+    ]
     return "".join(parts)
 
 
@@ -244,16 +245,15 @@ def preview_html(preview: Preview) -> str:
 def send_summary(plan: Any, *, price_per_segment: float | None = None) -> dict[str, Any]:
     """What confirming would send: recipients, rows left out, API requests, segments and estimated cost.
 
-    Counts come from ``plan.recipients`` (rows in state ``ready``) and ``plan.requests``; ``cost`` is
-    ``segments * price_per_segment`` or ``None`` when no price is given.
+    Counts come from ``plan.summary``; ``cost`` is ``segments * price_per_segment`` or ``None`` when
+    no price is given.
     """
-    rows = plan.recipients
-    ready = (rows["state"].astype(str) == "ready").to_numpy()
-    segs = int(pd.to_numeric(rows.loc[ready, "segments"]).sum())
+    s = plan.summary
+    segs = int(s["segments"])
     return {
-        "recipients": int(ready.sum()),
-        "left_out": int((~ready).sum()),
-        "requests": len(plan.requests),
+        "recipients": int(s["ready"]),
+        "left_out": int(s["invalid"] + s["suppressed"]),
+        "requests": int(s["requests"]),
         "segments": segs,
         "cost": None if price_per_segment is None else round(segs * float(price_per_segment), 6),
     }
@@ -694,7 +694,7 @@ class Composer:
         else:
             self.problems.value = _note_html("No problems: every row can be sent.", color="#006644")
         self.plan = plan
-        blocked = summary["recipients"] == 0 or (len(problems) and not self.skip_invalid.value and _has_invalid(plan))
+        blocked = summary["recipients"] == 0 or not plan.sendable
         self.review_button.disabled = bool(blocked)
         self.review_button.tooltip = "Review the totals before sending" if not blocked else "Nothing can be sent yet"
         return plan
@@ -722,7 +722,7 @@ class Composer:
             self.status.value = _note_html("Review and confirm before sending.", color="#b00020")
             return None
         plan = self.plan
-        total = send_summary(plan)["recipients"]
+        total = int(plan.summary["ready"])
         self.confirm_box.layout.display = "none"
         self.review_button.disabled = True
         self.dry_run_button.disabled = True
@@ -765,10 +765,6 @@ class Composer:
         cols = [c for c in ("to", "template_id", "state", "sms_msg_id", "status", "error") if c in results.columns]
         self.results_view.value = frame_html(results[cols], max_rows=10, caption="Results (first rows)")
         return results
-
-
-def _has_invalid(plan: Any) -> bool:
-    return bool((plan.recipients["state"].astype(str) == "invalid").any())
 
 
 # ---------------------------------------------------------------------------------------------- Dashboard
