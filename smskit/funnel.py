@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from smskit.codes import categorize
+from smskit.codes import DELIVERED, categorize
 from smskit.ingest import read_status_reports
 
 __all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
@@ -82,7 +82,8 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     seg = seg.drop_duplicates(["sms_msg_id", "sequence"], keep="first")
     seg["failed"] = seg["final"] & ~seg["delivered"]
     by = seg.groupby("sms_msg_id", sort=True)
-    total = r.groupby("sms_msg_id", sort=True)["total"].max()
+    by_message = r.groupby("sms_msg_id", sort=True)
+    total = by_message["total"].max()
     ids = total.index
     seg_in_range = seg["sequence"].to_numpy() <= total.reindex(seg["sms_msg_id"]).to_numpy()
     n_delivered = (seg["delivered"] & seg_in_range).groupby(seg["sms_msg_id"]).sum().reindex(ids, fill_value=0)
@@ -97,12 +98,12 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     is_delivered = ~is_failed & (n_delivered.to_numpy() >= total.to_numpy())
     status = pd.Series(pd.NA, index=ids, dtype=object)
     status[ids.isin(pending.index)] = pending["status"]
-    status[is_delivered] = "DELIVRD"
+    status[is_delivered] = DELIVERED
     status[is_failed] = failed["status"].reindex(ids[is_failed]).to_numpy()
     reported = pd.to_datetime(last_seen, utc=True).copy()
     reported[is_delivered] = delivered_at.reindex(ids[is_delivered]).array
     reported[is_failed] = failed["update_time"].reindex(ids[is_failed]).array
-    echoes = r.groupby("sms_msg_id", sort=True)[["to", "extend"]].first()
+    echoes = by_message[["to", "extend"]].first()
     out = pd.DataFrame(
         {
             "final_status": status,
