@@ -15,7 +15,7 @@ Usage::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -306,8 +306,6 @@ def save_figures(
     defaults to a bin that gives about 24–48 points over the send window. Uses no pyplot state, so it
     is safe from scripts and threads.
     """
-    from matplotlib.figure import Figure
-
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     group = by or ("template_id" if "template_id" in frame.columns else "country")
@@ -318,15 +316,27 @@ def save_figures(
         "failure_reasons": lambda ax: failure_reasons(frame, ax=ax),
         "latency": lambda ax: latency(frame, ax=ax),
     }
-    sizes = {"funnel": (8, 3), "failure_reasons": (10, 5)}
-    paths: dict[str, Path] = {}
-    for name, draw in drawings.items():
-        fig = Figure(figsize=sizes.get(name, (8, 4.5)), layout="constrained")
-        draw(fig.add_subplot())
-        path = out / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
-        paths[name] = path
-    return paths
+    return {
+        name: save_png(draw, out / f"{name}.png", size=figure_size(name), dpi=dpi) for name, draw in drawings.items()
+    }
+
+
+_FIGURE_SIZES = {"funnel": (8.0, 3.0), "failure_reasons": (10.0, 5.0)}
+
+
+def figure_size(name: str) -> tuple[float, float]:
+    """Width and height in inches for one of the standard figures (8 × 4.5 unless it needs other)."""
+    return _FIGURE_SIZES.get(name, (8.0, 4.5))
+
+
+def save_png(draw: Callable[[Axes], object], path: Path, *, size: tuple[float, float], dpi: int) -> Path:
+    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and save it as PNG at ``path``."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    draw(fig.add_subplot())
+    fig.savefig(path, dpi=dpi)
+    return path
 
 
 # --- helpers -------------------------------------------------------------------------------------------

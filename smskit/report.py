@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import math
 import re
@@ -379,8 +380,6 @@ def write_report(
 
 def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> dict[str, Path]:
     """Draw each of ``report.figures`` into ``directory`` as PNG (no pyplot state: thread-safe)."""
-    from matplotlib.figure import Figure
-
     from smskit import plots
 
     frame = report.frame
@@ -398,13 +397,9 @@ def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> 
             size = (8.0, min(max(2.5, 0.45 * min(groups, 25) + 1.5), 12.0))
             draw = lambda ax, o: plots.delivery_rate(frame, confidence=level, ax=ax, **o)  # noqa: E731
         else:
-            draw = drawers[name]
-            size = {"funnel": (8.0, 3.0), "failure_reasons": (10.0, 5.0)}.get(name, (8.0, 4.5))
-        fig = Figure(figsize=size, layout="constrained")
-        draw(fig.add_subplot(), options)
-        path = directory / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
-        paths[name] = path
+            draw, size = drawers[name], plots.figure_size(name)
+        target = directory / f"{name}.png"
+        paths[name] = plots.save_png(functools.partial(draw, o=options), target, size=size, dpi=dpi)
     return paths
 
 
