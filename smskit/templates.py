@@ -502,8 +502,13 @@ def text_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# (units in a single segment, units per segment beyond one)
+_GSM7_SEGMENT = (160, 153)
+_UCS2_SEGMENT = (70, 67)
+
+
 def _segments_from(length: int, ucs2: bool) -> int:
-    single, multi = (70, 67) if ucs2 else (160, 153)
+    single, multi = _UCS2_SEGMENT if ucs2 else _GSM7_SEGMENT
     return 1 if length <= single else math.ceil(length / multi)
 
 
@@ -514,26 +519,15 @@ def segments(text: str) -> int:
 
 def encoding_series(texts: pd.Series) -> pd.Series:
     """Vectorized ``encoding_of`` (same index, ``category`` dtype)."""
-    gsm = texts.astype(str).str.fullmatch(_GSM7_RE, flags=re.DOTALL).to_numpy(dtype=bool, na_value=False)
+    gsm = _text_stats(texts.astype(str).tolist())[0]
     return pd.Series(pd.Categorical(np.where(gsm, "GSM-7", "UCS-2"), categories=["GSM-7", "UCS-2"]), index=texts.index)
 
 
 def segments_series(texts: pd.Series, *, encodings: pd.Series | None = None) -> pd.Series:
-    """Vectorized ``segments`` (same index, int64); pass ``encodings`` if already computed."""
-    texts = texts.astype(str)
-    enc = encoding_series(texts) if encodings is None else encodings
-    ucs2 = (enc == "UCS-2").to_numpy()
-    length = texts.str.len().to_numpy(dtype=np.int64, copy=True)
-    if (~ucs2).any():
-        gsm = np.flatnonzero(~ucs2)
-        basic_only = texts.iloc[gsm].str.fullmatch(_BASIC_RE, flags=re.DOTALL).to_numpy(dtype=bool)
-        with_ext = gsm[~basic_only]
-        if len(with_ext):
-            length[with_ext] += texts.iloc[with_ext].str.count(_EXT_RE).to_numpy(dtype=np.int64)
-    if ucs2.any():
-        astral = texts[ucs2].str.count(_ASTRAL_RE).to_numpy(dtype=np.int64)
-        length[ucs2] += astral
-    return pd.Series(_segments_of(length, ucs2), index=texts.index)
+    """Vectorized ``segments`` (same index, int64); ``encodings`` may give the encoding already known."""
+    gsm, chars, ext, astral = _text_stats(texts.astype(str).tolist())
+    ucs2 = ~gsm if encodings is None else (encodings == "UCS-2").to_numpy()
+    return pd.Series(_segments_of(chars + np.where(ucs2, astral, ext), ucs2), index=texts.index)
 
 
 def _text_stats(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -559,6 +553,6 @@ def _text_stats(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
 
 def _segments_of(length: np.ndarray, ucs2: np.ndarray) -> np.ndarray:
     """Vectorized ``_segments_from``."""
-    single = np.where(ucs2, 70, 160)
-    multi = np.where(ucs2, 67, 153)
+    single = np.where(ucs2, _UCS2_SEGMENT[0], _GSM7_SEGMENT[0])
+    multi = np.where(ucs2, _UCS2_SEGMENT[1], _GSM7_SEGMENT[1])
     return np.where(length <= single, 1, -(-length // multi)).astype(np.int64)
