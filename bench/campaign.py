@@ -29,8 +29,8 @@ import phonenumbers
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from smskit.plan import plan_campaign  # noqa: E402
-from smskit.recipients import read_recipients  # noqa: E402
+from smskit.campaign.plan import plan_campaign  # noqa: E402
+from smskit.campaign.recipients import read_recipients  # noqa: E402
 from smskit.templates import load_templates  # noqa: E402
 
 DATA = ROOT / "data"
@@ -166,7 +166,7 @@ def bench_send(n: int = 1_000_000, baseline_n: int = 2_000) -> dict[str, float]:
     """send_campaign of ``n`` recipients unpaced vs the seed-style loop on ``baseline_n``."""
     import warnings
 
-    from smskit.campaign import send_campaign
+    from smskit.campaign.send import send_campaign
     from smskit.client import Client
 
     frame = pd.DataFrame({"phone": [f"+659{i:07d}" for i in range(n)]})

@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 import requests
 
 from smskit._server import BackgroundServer
+from smskit.auth import aksk_headers
 from smskit.emulator import Emulator
-from smskit.signing import aksk_headers
 
 TEMPLATE = "bfccfa780ff5e8f11245b2dfbc82efae"
 FORM = "application/x-www-form-urlencoded"

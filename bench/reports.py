@@ -3,7 +3,7 @@
 1. Ingest N callback lines (default 1,000,000) with ``read_status_reports`` vs a ``urllib.parse.parse_qs``
    loop (targets: ≤ 2 s, ≥ 5×).
 2. A console export CSV with ``read_status_reports`` vs bare ``pd.read_csv`` (target ≤ 1.5×).
-3. Receiver throughput: ``python -m smskit.receiver`` in a subprocess, a bounded load generator on
+3. Receiver throughput: ``python -m smskit receive`` in a subprocess, a bounded load generator on
    loopback in another (bench/_loadgen.py: asyncio keep-alive connections), single-report form pushes
    and 50-report JSON batches; reports/s committed, p50/p99 latency, and lost = acknowledged but not
    in the store.
@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlencode
 import numpy as np
 import pandas as pd
 
-from smskit.ingest import DEFAULT_EXPORT_MAPPING, read_status_reports
-from smskit.store import read_store_frame
+from smskit.reports.ingest import DEFAULT_EXPORT_MAPPING, read_status_reports
+from smskit.reports.store import read_store_frame
 
 
 def _lines(n: int) -> list[str]:
@@ -111,7 +111,7 @@ def bench_receiver(tmp: Path, seconds: float, connections: int, batch: int) -> N
     """The receiver in one process, bench/_loadgen.py (asyncio, keep-alive) in another."""
     store = tmp / f"bench-{batch}.sqlite"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smskit.receiver", "--store", str(store)],
+        [sys.executable, "-m", "smskit", "receive", "--store", str(store)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

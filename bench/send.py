@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import requests
 
 from smskit import Emulator
-from smskit.signing import aksk_headers
+from smskit.auth import aksk_headers
 
 TEMPLATE = "bfccfa780ff5e8f11245b2dfbc82efae"
 

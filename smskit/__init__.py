@@ -36,16 +36,16 @@ _EXPORTS: dict[str, str] = {
     "SendResult": "client",
     "SmsItem": "client",
     # campaigns
-    "read_recipients": "recipients",
-    "load_templates": "templates",
-    "plan_campaign": "plan",
-    "CampaignPlan": "plan",
-    "send_campaign": "campaign",
-    "Ledger": "ledger",
+    "read_recipients": "campaign.recipients",
+    "load_templates": "templates.catalog",
+    "plan_campaign": "campaign.plan",
+    "CampaignPlan": "campaign.plan",
+    "send_campaign": "campaign.send",
+    "Ledger": "campaign.ledger",
     # status reports
-    "read_status_reports": "ingest",
-    "delivery_funnel": "funnel",
-    "CallbackReceiver": "receiver",
+    "read_status_reports": "reports.ingest",
+    "delivery_funnel": "reports.funnel",
+    "CallbackReceiver": "reports.receiver",
     # emulator
     "Emulator": "emulator",
 }
@@ -82,7 +82,10 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .campaign import send_campaign
+    from .campaign.ledger import Ledger
+    from .campaign.plan import CampaignPlan, plan_campaign
+    from .campaign.recipients import read_recipients
+    from .campaign.send import send_campaign
     from .client import Client, SendResult, SmsItem
     from .config import Settings
     from .emulator import Emulator
@@ -101,13 +104,10 @@ if TYPE_CHECKING:
         TemplateError,
         TransportError,
     )
-    from .funnel import delivery_funnel
-    from .ingest import read_status_reports
-    from .ledger import Ledger
-    from .plan import CampaignPlan, plan_campaign
-    from .receiver import CallbackReceiver
-    from .recipients import read_recipients
-    from .templates import load_templates
+    from .reports.funnel import delivery_funnel
+    from .reports.ingest import read_status_reports
+    from .reports.receiver import CallbackReceiver
+    from .templates.catalog import load_templates
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from smskit.errors import ConfigError
 
 __all__ = ["ENV_VARS", "Settings", "check_base_url", "is_loopback"]
 

@@ -35,7 +35,7 @@ from smskit import analytics
 from smskit.errors import DataValidationError
 
 if TYPE_CHECKING:
-    from smskit.plan import CampaignPlan
+    from smskit.campaign.plan import CampaignPlan
 
 __all__ = [
     "ExperimentWarning",
@@ -160,7 +160,7 @@ def plan_arms(
     if plan_kwargs.get("template_id") is not None:
         raise ValueError("plan_arms picks each row's template from arms=; do not pass template_id=")
     plan_kwargs.pop("template_id", None)
-    from smskit.plan import plan_campaign
+    from smskit.campaign.plan import plan_campaign
 
     frame = arm_templates(recipients, arms=arms, variant_column=variant_column, template_column=template_column)
     return plan_campaign(frame, template_column=template_column, **plan_kwargs)

@@ -239,7 +239,7 @@ def _clean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return text, problem, shaped
 
 
-def _normalize_codes(
+def normalize_codes(
     series: pd.Series, *, default_region: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(codes, e164, region, problem)``: each distinct value normalized once; ``e164[codes]`` per row.
@@ -282,7 +282,7 @@ def normalize_numbers(series: pd.Series, *, default_region: str | None = None) -
     DataFrame on ``series``' index: ``e164`` (str, NA when unusable), ``region`` (ISO code or ""),
     ``problem`` ("" when the number is valid).
     """
-    codes, e164, region, problem = _normalize_codes(series, default_region=default_region)
+    codes, e164, region, problem = normalize_codes(series, default_region=default_region)
     return pd.DataFrame(
         {
             "e164": pd.Series(e164[codes], index=series.index, dtype="str"),

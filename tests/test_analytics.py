@@ -150,7 +150,7 @@ def test_unknown_group_key_names_the_problem(funnel):
 
 
 def test_reports_frame_without_state_counts_every_row():
-    from smskit.ingest import read_status_reports
+    from smskit.reports.ingest import read_status_reports
 
     bodies = pd.DataFrame(
         {
@@ -250,7 +250,7 @@ def test_importing_smskit_and_metrics_does_not_import_matplotlib():
 
 
 def test_metrics_on_a_real_delivery_funnel():
-    from smskit.funnel import delivery_funnel
+    from smskit.reports.funnel import delivery_funnel
 
     t0 = pd.Timestamp("2024-05-01", tz="UTC")
     results = pd.DataFrame(

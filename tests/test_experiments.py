@@ -165,7 +165,7 @@ def test_arm_templates_maps_each_variant_to_its_template(recipients):
 
 
 def test_plan_arms_plans_each_arm_with_its_template(data_dir):
-    from smskit.recipients import read_recipients
+    from smskit.campaign.recipients import read_recipients
 
     people = experiments.assign_variants(read_recipients(data_dir / "recipients.csv"), ["A", "B"], seed=9)
     arms = {"A": "bfccfa780ff5e8f11245b2dfbc82efae", "B": "1084df3291afc97c2ee0c0af7c157be7"}

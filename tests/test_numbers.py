@@ -91,7 +91,7 @@ def test_duplicates_get_the_same_answer() -> None:
 
 
 def test_sample_recipients(data_dir) -> None:
-    from smskit.recipients import read_recipients
+    from smskit.campaign.recipients import read_recipients
 
     rec = read_recipients(data_dir / "recipients.csv")
     out = normalize_numbers(rec["phone"], default_region="GB")

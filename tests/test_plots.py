@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_rgba
 from matplotlib.patches import Rectangle
-from test_analytics import synthetic_funnel
 
 from smskit import analytics, plots
 from smskit.codes import CATEGORY_COLORS
+from tests.test_analytics import synthetic_funnel
 
 
 @pytest.fixture(autouse=True)

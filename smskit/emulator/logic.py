@@ -32,8 +32,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from smskit import codes, signing
-from smskit.limits import (
+from smskit import codes
+from smskit.auth import verify_aksk, verify_wsse
+from smskit.protocol import (
     MAX_CALLBACK_LEN,
     MAX_EXTEND_LEN,
     MAX_ITEMS,
@@ -41,7 +42,7 @@ from smskit.limits import (
     MAX_NUMBERS,
     MAX_TEMPLATE_ID_LEN,
 )
-from smskit.reports import MAX_BATCH, UPDATE_TIME_FORMAT
+from smskit.reports.wire import MAX_BATCH, UPDATE_TIME_FORMAT
 
 __all__ = [
     "API_BY_PATH",
@@ -309,11 +310,11 @@ def authenticate(
 ) -> tuple[str | None, str | None, str]:
     """``(error_code, app_key, scheme)``: X-WSSE when the request carries it, else AK/SK."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    auth = lowered.get("authorization", "").strip()
-    if auth.startswith("WSSE") or "x-wsse" in lowered:
-        code, key = signing.verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
+    authorization = lowered.get("authorization", "").strip()
+    if authorization.startswith("WSSE") or "x-wsse" in lowered:
+        code, key = verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
         return code, key, "wsse"
-    code, key = signing.verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)
+    code, key = verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)
     return code, key, "aksk"
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from smskit import signing
+from smskit.auth import aksk_headers
 from smskit.emulator.logic import FORM, JSON, MAX_REPORTS_PER_PUSH, encode_report_batch, encode_report_form
 
 __all__ = ["Pusher"]
@@ -171,7 +171,7 @@ class Pusher:
     def _headers(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         if self._push_ak is None or self._push_sk is None:
             return {"Content-Type": content_type}
-        return signing.aksk_headers(
+        return aksk_headers(
             "POST",
             url,
             body,

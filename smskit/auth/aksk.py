@@ -1,0 +1,185 @@
+"""AK/SK (``SDK-HMAC-SHA256``) request signing and verification, as pure functions.
+
+An HMAC-SHA256 of a canonical form of the request: :func:`aksk_headers` makes the headers to send,
+:func:`verify_aksk` checks them (the emulator and the status-report receiver use it). The clock is
+always passed in, so every function here is deterministic and testable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote, unquote, urlsplit
+
+__all__ = [
+    "AKSK_ALGORITHM",
+    "AKSK_SKEW",
+    "SDK_DATE_FORMAT",
+    "UNSIGNED_PAYLOAD",
+    "aksk_authorization",
+    "aksk_headers",
+    "canonical_request",
+    "verify_aksk",
+]
+
+AKSK_ALGORITHM = "SDK-HMAC-SHA256"
+
+
+SDK_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+
+
+AKSK_SKEW = timedelta(minutes=15)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _encode(text: str) -> str:
+    """Percent-encode everything but ``A-Za-z0-9-_.~``."""
+    return quote(text, safe="~")
+
+
+def _canonical_uri(path: str) -> str:
+    segments = [_encode(seg) for seg in (path or "/").split("/")]
+    uri = "/".join(segments)
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _canonical_query(query: str) -> str:
+    pairs: list[tuple[str, str]] = []
+    for part in query.split("&") if query else []:
+        key, _, value = part.partition("=")
+        pairs.append((_encode(unquote(key)), _encode(unquote(value))))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def canonical_request(method: str, path: str, query: str, headers: Mapping[str, str], body: bytes) -> tuple[str, str]:
+    """Return ``(canonical_request, signed_headers)`` for SDK-HMAC-SHA256.
+
+    Every header given is signed (lower-cased, sorted). The payload hash is the
+    ``X-Sdk-Content-Sha256`` header's value when present, else the SHA-256 of ``body``.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    names = sorted(lowered)
+    canonical_headers = "".join(f"{name}:{lowered[name].strip()}\n" for name in names)
+    signed = ";".join(names)
+    payload_hash = lowered.get("x-sdk-content-sha256") or _sha256_hex(body)
+    text = "\n".join(
+        [
+            method.upper(),
+            _canonical_uri(path),
+            _canonical_query(query),
+            canonical_headers,
+            signed,
+            payload_hash,
+        ]
+    )
+    return text, signed
+
+
+def _string_to_sign(canonical: str, sdk_date: str) -> str:
+    return f"{AKSK_ALGORITHM}\n{sdk_date}\n{_sha256_hex(canonical.encode())}"
+
+
+def _signature(secret: str, string_to_sign: str) -> str:
+    return hmac.new(secret.encode(), string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def aksk_authorization(method: str, url: str, headers: Mapping[str, str], body: bytes, *, key: str, secret: str) -> str:
+    """The ``Authorization`` value for a request whose ``headers`` (incl. ``X-Sdk-Date``) are final.
+
+    ``headers`` must hold exactly the headers that will be signed, ``host`` included.
+    """
+    sdk_date = next((v for k, v in headers.items() if k.lower() == "x-sdk-date"), None)
+    if sdk_date is None:
+        raise ValueError("X-Sdk-Date header is required to sign")
+    parts = urlsplit(url)
+    canonical, signed = canonical_request(method, parts.path, parts.query, headers, body)
+    signature = _signature(secret, _string_to_sign(canonical, sdk_date))
+    return f"{AKSK_ALGORITHM} Access={key}, SignedHeaders={signed}, Signature={signature}"
+
+
+def aksk_headers(
+    method: str,
+    url: str,
+    body: bytes,
+    *,
+    key: str,
+    secret: str,
+    content_type: str,
+    now: datetime,
+    unsigned_payload: bool = False,
+) -> dict[str, str]:
+    """Headers to send for an AK/SK-signed request: Content-Type, Host, X-Sdk-Date, Authorization.
+
+    ``unsigned_payload=True`` signs ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`` instead of the body hash,
+    as newer official SDKs do for form bodies.
+    """
+    host = urlsplit(url).netloc
+    headers = {
+        "Content-Type": content_type,
+        "Host": host,
+        "X-Sdk-Date": now.astimezone(UTC).strftime(SDK_DATE_FORMAT),
+    }
+    if unsigned_payload:
+        headers["X-Sdk-Content-Sha256"] = UNSIGNED_PAYLOAD
+    headers["Authorization"] = aksk_authorization(method, url, headers, body, key=key, secret=secret)
+    return headers
+
+
+_AKSK_RE = re.compile(
+    r"^SDK-HMAC-SHA256\s+Access=(?P<access>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*"
+    r"Signature=(?P<signature>[0-9a-fA-F]+)\s*$"
+)
+
+
+def verify_aksk(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    secrets: Mapping[str, str],
+    now: datetime,
+    skew: timedelta = AKSK_SKEW,
+) -> tuple[str | None, str | None]:
+    """Check an AK/SK-signed request; return ``(error_code, access_key)``, error_code ``None`` when valid.
+
+    Codes: E000001 no Authorization, E000027 malformed, E000110 date outside ``skew``,
+    E000102 unknown key, E000101 signature mismatch.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    auth = lowered.get("authorization")
+    if not auth:
+        return "E000001", None
+    match = _AKSK_RE.match(auth.strip())
+    if not match:
+        return "E000027", None
+    access = match["access"]
+    sdk_date = lowered.get("x-sdk-date", "")
+    try:
+        signed_at = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        return "E000027", access
+    if abs(now - signed_at) > skew:
+        return "E000110", access
+    secret = secrets.get(access)
+    if secret is None:
+        return "E000102", access
+    names = match["signed"].split(";")
+    if not {"host", "x-sdk-date"} <= set(names) or any(name not in lowered for name in names):
+        return "E000101", access
+    signed_headers = {name: lowered[name] for name in names}
+    canonical, _ = canonical_request(method, path, query, signed_headers, body)
+    expected = _signature(secret, _string_to_sign(canonical, sdk_date))
+    if not hmac.compare_digest(expected, match["signature"].lower()):
+        return "E000101", access
+    return None, access

@@ -1,0 +1,75 @@
+"""``smskit emulator``: serve the emulated SMS API in the foreground until stopped.
+
+It first prints ``SMSKIT_BASE_URL=…``, ``SMSKIT_APP_KEY=…`` and ``SMSKIT_APP_SECRET=…`` lines, ready to
+``export``: the secret is the emulator's own throw-away test credential, printed on purpose (the only
+place smskit prints a secret).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from smskit._server import LOOPBACK, warn_if_public
+from smskit.emulator import Emulator
+
+__all__ = ["add_arguments", "cli_main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``smskit emulator`` options to ``parser``."""
+    parser.add_argument("--host", default=LOOPBACK, help=f"address to bind (default {LOOPBACK})")
+    parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
+    parser.add_argument("--templates", metavar="FILE", help="template catalog (CSV/JSON); default: any id")
+    parser.add_argument("--app-key", metavar="K", help="application key to accept (default: generated)")
+    parser.add_argument("--app-secret", metavar="S", help="application secret (default: generated)")
+    parser.add_argument("--delivery-rate", type=float, default=0.95, metavar="R", help="default 0.95")
+    parser.add_argument("--fail-rate", type=float, default=0.0, metavar="R", help="share answered 503")
+    parser.add_argument(
+        "--ambiguous-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="share accepted, then connection dropped",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="N", help="added to every answer")
+    parser.add_argument("--report-delay", type=float, default=0.0, metavar="SECONDS", help="before each push")
+    parser.add_argument("--push-format", choices=("form", "batch"), default="form", help="status-report form")
+    parser.add_argument("--seed", type=int, default=None, help="make faults and outcomes reproducible")
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    """Run the emulator; return the exit code."""
+    try:
+        emulator = Emulator(
+            args.templates,
+            delivery_rate=args.delivery_rate,
+            fail_rate=args.fail_rate,
+            ambiguous_rate=args.ambiguous_rate,
+            latency_ms=args.latency_ms,
+            report_delay=args.report_delay,
+            push_format=args.push_format,
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            seed=args.seed,
+            host=args.host,
+            port=args.port,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"smskit emulator: {exc}", file=sys.stderr)
+        return 2
+    warning = warn_if_public(args.host)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+
+    def ready(emu: Emulator) -> None:
+        print(f"SMSKIT_BASE_URL={emu.base_url}")
+        print(f"SMSKIT_APP_KEY={emu.app_key}")
+        print(f"SMSKIT_APP_SECRET={emu.app_secret}")
+        sys.stdout.flush()
+        print("emulator serving; stop with Ctrl-C", file=sys.stderr, flush=True)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        emulator.serve_forever(on_ready=ready)
+    return 0

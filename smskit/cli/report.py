@@ -1,0 +1,104 @@
+"""``smskit report``: ingest status reports and write delivery figures and a summary (Markdown + HTML).
+
+Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
+``--results`` (the CSV from ``smskit send --out``) the report covers every sent recipient (the funnel);
+without it, the reported messages. Exit codes: 0 written; 2 bad input (missing or unreadable file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_arguments", "cli_main"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="report store, callback log or export")
+    parser.add_argument("--results", metavar="results.csv", help="send results (smskit send --out): the funnel")
+    parser.add_argument("--out", metavar="DIR", default="report", help="output directory (default report/)")
+    parser.add_argument(
+        "--mapping",
+        metavar="COLUMN=FIELD",
+        action="append",
+        default=[],
+        help="export column → report field, e.g. 'Message ID=sms_msg_id' (repeatable; default: console names)",
+    )
+    parser.add_argument(
+        "--by", metavar="COLUMN", action="append", help="break the delivery rate down by COLUMN (repeatable)"
+    )
+    parser.add_argument("--send-time-column", metavar="C", default="Send Time (UTC)", help="export send-time column")
+    parser.add_argument("--template-column", metavar="C", default="Template ID", help="export template column")
+    parser.add_argument("--skip-malformed", action="store_true", help="drop malformed lines instead of refusing")
+    parser.add_argument("--title", default="Delivery report", help="report title")
+
+
+def cli_main(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import pandas as pd
+
+    from smskit.errors import SmsKitError
+    from smskit.reports.ingest import read_status_reports
+    from smskit.summary import export_send_info, read_results, summarize, write_report
+
+    missing = [s for s in [*args.sources, args.results] if s is not None and not Path(s).is_file()]
+    if missing:
+        print(f"smskit report: no such file: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    try:
+        mapping = _mapping(args.mapping)
+        reports = read_status_reports(
+            list(args.sources), mapping=mapping, errors="skip" if args.skip_malformed else "raise"
+        )
+        results = read_results(args.results) if args.results else None
+        if reports.empty and results is None:
+            print(f"smskit report: no status reports in {', '.join(args.sources)}", file=sys.stderr)
+            return 2
+        send_info = None
+        if results is None:  # send times from console exports stand in for missing send results
+            id_column = _id_column(mapping)
+            infos = [
+                export_send_info(
+                    s,
+                    id_column=id_column,
+                    sent_at_column=args.send_time_column,
+                    template_column=args.template_column,
+                )
+                for s in args.sources
+            ]
+            found = [i for i in infos if i is not None]
+            if found:
+                send_info = pd.concat(found)
+                send_info = send_info.loc[~send_info.index.duplicated()]
+        report = summarize(reports, results=results, send_info=send_info, by=args.by, sources=args.sources)
+        paths = write_report(report, args.out, title=args.title)
+    except (SmsKitError, ValueError, OSError) as exc:
+        print(f"smskit report: {exc}", file=sys.stderr)
+        return 2
+    overview = report.tables["Overview"]
+    for measure, value in overview.itertuples(index=False):
+        print(f"{measure}: {value}")
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _mapping(pairs: list[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column or not field:
+            raise ValueError(f"--mapping {pair!r} is not COLUMN=FIELD, e.g. 'Message ID=sms_msg_id'")
+        mapping[column] = field.strip()
+    return mapping
+
+
+def _id_column(mapping: dict[str, str] | None) -> str:
+    if mapping:
+        for column, field in mapping.items():
+            if field == "sms_msg_id":
+                return column
+    return "SMS ID"

@@ -1,0 +1,203 @@
+"""Send results + status reports → the final state of every sent recipient.
+
+Rules (all vectorized, :func:`final_state` is pure):
+
+* A segment's state is its **first final report** by ``update_time`` (a report is final unless its
+  category is ``pending``, e.g. ``ACCEPTD``); reports without ``update_time`` (platform-made) count as
+  latest. A later or repeated report never moves a segment back: a late ``ACCEPTD`` does not
+  overwrite ``DELIVRD``, and a ``DELIVRD`` after ``UNDELIV`` for the same segment does not hide it.
+  Without a final report the segment keeps its latest intermediate status.
+* A message (``sms_msg_id``) is delivered only when all ``total`` segments are; one failed segment
+  makes the message failed with that segment's code; otherwise it is still pending.
+* A recipient whose send was ``unknown`` (no ``sms_msg_id``) is resolved from reports that carry the
+  campaign's ``extend`` and its ``to``.
+
+Usage: ``funnel = delivery_funnel(results, read_status_reports("reports.sqlite"))``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smskit.codes import DELIVERED, categorize
+from smskit.reports.ingest import read_status_reports
+
+__all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
+
+#: Result states that mean a request was made for the recipient.
+SENT_STATES: tuple[str, ...] = ("accepted", "unknown", "rejected")
+#: Columns :func:`delivery_funnel` adds to the results.
+FUNNEL_COLUMNS: tuple[str, ...] = ("final_status", "delivered", "category", "reported_at", "latency_s")
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
+_FINAL_STATE_COLUMNS = (
+    "final_status",
+    "delivered",
+    "final",
+    "category",
+    "reported_at",
+    "total",
+    "segments_delivered",
+    "to",
+    "extend",
+)
+
+
+def final_state(reports: pd.DataFrame) -> pd.DataFrame:
+    """One row per ``sms_msg_id`` (the index): its final status from all of its reports.
+
+    Columns: final_status (category; NA while nothing is reported), delivered (bool), final (bool: no
+    later report can change it), category, reported_at (time of the deciding report), total,
+    segments_delivered, to, extend.
+    """
+    r = _as_reports(reports)
+    if r.empty:
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _FINAL_STATE_COLUMNS})
+        return _typed(empty.rename_axis("sms_msg_id"))
+    t = r["update_time"].astype(_UTC)
+    ns = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    missing_time = t.isna().to_numpy()
+    final = (r["category"].astype(str) != "pending").to_numpy()
+    delivered = r["delivered"].to_numpy(dtype=bool)
+    big = np.iinfo(np.int64).max
+    # ascending sort key: final reports first (earliest first, no time = latest), then intermediates (latest first)
+    key = np.where(final, np.where(missing_time, big, ns), np.where(missing_time, big, -ns))
+    seg = pd.DataFrame(
+        {
+            "sms_msg_id": r["sms_msg_id"].to_numpy(),
+            "sequence": r["sequence"].to_numpy(),
+            "total": r["total"].to_numpy(),
+            "status": r["status"].astype(str).to_numpy(),
+            "update_time": t.array,  # keeps the UTC zone, also when every time is missing
+            "final": final,
+            "delivered": delivered,
+            "not_final": ~final,
+            "key": key,
+            "failed_first": delivered,  # on equal times a failure wins over a delivery
+        }
+    )
+    seg = seg.sort_values(["sms_msg_id", "sequence", "not_final", "key", "failed_first"], kind="stable")
+    seg = seg.drop_duplicates(["sms_msg_id", "sequence"], keep="first")
+    seg["failed"] = seg["final"] & ~seg["delivered"]
+    by = seg.groupby("sms_msg_id", sort=True)
+    by_message = r.groupby("sms_msg_id", sort=True)
+    total = by_message["total"].max()
+    ids = total.index
+    seg_in_range = seg["sequence"].to_numpy() <= total.reindex(seg["sms_msg_id"]).to_numpy()
+    n_delivered = (seg["delivered"] & seg_in_range).groupby(seg["sms_msg_id"]).sum().reindex(ids, fill_value=0)
+    failed = seg[seg["failed"]].sort_values(["sms_msg_id", "key"]).drop_duplicates("sms_msg_id").set_index("sms_msg_id")
+    pending = (
+        seg[seg["not_final"]].sort_values(["sms_msg_id", "key"]).drop_duplicates("sms_msg_id").set_index("sms_msg_id")
+    )
+    delivered_at = seg[seg["delivered"]].groupby("sms_msg_id")["update_time"].max()
+    last_seen = by["update_time"].max()
+
+    is_failed = ids.isin(failed.index)
+    is_delivered = ~is_failed & (n_delivered.to_numpy() >= total.to_numpy())
+    status = pd.Series(pd.NA, index=ids, dtype=object)
+    status[ids.isin(pending.index)] = pending["status"]
+    status[is_delivered] = DELIVERED
+    status[is_failed] = failed["status"].reindex(ids[is_failed]).to_numpy()
+    reported = pd.to_datetime(last_seen, utc=True).copy()
+    reported[is_delivered] = delivered_at.reindex(ids[is_delivered]).array
+    reported[is_failed] = failed["update_time"].reindex(ids[is_failed]).array
+    echoes = by_message[["to", "extend"]].first()
+    out = pd.DataFrame(
+        {
+            "final_status": status,
+            "delivered": is_delivered,
+            "final": is_failed | is_delivered,
+            "category": categorize(status.astype("str"), kind="report")["category"].to_numpy(),
+            "reported_at": reported,
+            "total": total.astype("int64"),
+            "segments_delivered": n_delivered.astype("int64"),
+            "to": echoes["to"],
+            "extend": echoes["extend"],
+        },
+        index=ids,
+    )
+    return _typed(out)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.astype(
+        {
+            "final_status": "category",
+            "delivered": bool,
+            "final": bool,
+            "reported_at": _UTC,
+            "total": "int64",
+            "segments_delivered": "int64",
+            "to": "str",
+            "extend": "str",
+        }
+    ).assign(category=lambda f: _category(f["category"]))
+
+
+def _category(values: pd.Series) -> pd.Series:
+    from smskit.codes import CATEGORIES
+
+    return values.astype(pd.CategoricalDtype(list(CATEGORIES)))
+
+
+def _digits(to: pd.Series) -> pd.Series:
+    return to.astype("str").str.lstrip("+").str.strip()
+
+
+def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
+    """One row per sent recipient (state accepted, unknown or rejected) with its final state.
+
+    ``results`` is :func:`smskit.send_campaign`'s frame (its index is kept); ``reports`` is
+    anything :func:`smskit.read_status_reports` reads. Added columns: final_status (a rejected
+    row's own status; NA while nothing is reported), delivered (False until a delivery report says
+    otherwise), category, reported_at and latency_s (report time − ``sent_at``). A recipient whose
+    send was ``unknown`` gets its ``sms_msg_id`` from a report echoing its ``extend`` and ``to``.
+    """
+    r = _as_reports(reports)
+    sent = results[results["state"].astype(str).isin(SENT_STATES)].copy()
+    state = sent["state"].astype(str)
+    ids = sent["sms_msg_id"].astype(object).where(sent["sms_msg_id"].notna(), None)
+    if "extend" in sent.columns:
+        unresolved = (state == "unknown") & ids.isna() & sent["extend"].notna()
+        echoed = r[r["extend"].notna() & r["to"].notna()]
+        if unresolved.any() and len(echoed):
+            table = (
+                pd.DataFrame({"extend": echoed["extend"], "to": _digits(echoed["to"]), "id": echoed["sms_msg_id"]})
+                .drop_duplicates(["extend", "to"])
+                .set_index(["extend", "to"])["id"]
+            )
+            keys = pd.MultiIndex.from_arrays(
+                [sent.loc[unresolved, "extend"].astype(str), _digits(sent.loc[unresolved, "to"])]
+            )
+            ids[unresolved] = table.reindex(keys).to_numpy()
+    sent["sms_msg_id"] = pd.Series(ids, index=sent.index, dtype="str")
+    fs = final_state(r)
+    matched = fs.reindex(sent["sms_msg_id"].where(state != "rejected"))
+    rejected = (state == "rejected").to_numpy()
+    final_status = matched["final_status"].astype(object).to_numpy(copy=True)
+    final_status[rejected] = sent.loc[rejected, "status"].astype(object).to_numpy()
+    status = pd.Series(final_status, index=sent.index, dtype=object).where(lambda s: s.notna(), None)
+    cats = categorize(status, kind="report")["category"].astype(object)
+    if rejected.any():
+        cats[rejected] = categorize(status[rejected], kind="status")["category"].astype(object)
+    unknown_left = ((state == "unknown") & sent["sms_msg_id"].isna()).to_numpy()
+    cats[unknown_left] = "unknown"
+    reported_at = matched["reported_at"].astype(_UTC).set_axis(sent.index)
+    sent_at = pd.to_datetime(sent["sent_at"], utc=True) if "sent_at" in sent else pd.Series(pd.NaT, index=sent.index)
+    sent["final_status"] = status.astype("category")
+    sent["delivered"] = matched["delivered"].eq(True).to_numpy()
+    sent["category"] = _category(cats)
+    sent["reported_at"] = reported_at
+    # Report times have one-second resolution while sent_at has microseconds: a report stamped in the
+    # same second as the send would read as a negative latency, so it is clipped at zero.
+    sent["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
+    return sent
+
+
+def _as_reports(reports: Any) -> pd.DataFrame:
+    """``reports`` as a report frame; one read_status_reports already made is used as it is."""
+    if isinstance(reports, pd.DataFrame) and {"sms_msg_id", "status", "category"} <= set(reports.columns):
+        return reports
+    return read_status_reports(reports)

@@ -1,0 +1,205 @@
+"""Status-report receiver: a thin ASGI layer over :mod:`smskit.reports.wire` (parse) and
+:mod:`smskit.reports.store`.
+
+A push is answered **200 with an empty body only after its reports are committed** (group commit: the
+request awaits the writer thread's commit of its batch), so every acknowledged report survives a
+``kill -9``. Refusals store nothing: 404 wrong/missing token, 413 body over 1 MiB (checked while
+streaming, never read unbounded), 401 bad or missing push AK/SK signature (when keys are set), 415
+unsupported Content-Type, 400 malformed body. The token is part of the URL but never logged.
+
+Usage::
+
+    with CallbackReceiver("reports.sqlite") as rx:
+        client.send(..., status_callback=rx.url)
+        rx.reports()
+
+Command line: ``smskit receive`` (:mod:`smskit.cli.receive`) prints the callback URL and serves until
+SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+import pandas as pd
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
+from smskit.auth import verify_aksk
+from smskit.errors import ConfigError, ReportError
+from smskit.reports.store import ReportStore
+from smskit.reports.wire import parse_report_batch, parse_report_body, push_format
+
+__all__ = ["MAX_BODY", "CallbackReceiver", "build_app"]
+
+#: Largest push body accepted (bytes); larger ones get 413 and are not stored.
+MAX_BODY = 1 << 20
+_PATH = "/reports"
+_log = logging.getLogger("smskit.receiver")
+
+
+def build_app(
+    store: ReportStore,
+    *,
+    token: str | None = None,
+    push_keys: dict[str, str] | None = None,
+    max_body: int = MAX_BODY,
+) -> Starlette:
+    """The receiver's ASGI app: ``POST /reports`` (or ``/reports/<token>`` when a token is set)."""
+
+    async def receive(request: Request) -> Response:
+        if token is not None and not hmac.compare_digest(
+            str(request.path_params.get("token", "")).encode(), token.encode()
+        ):
+            return PlainTextResponse("Not Found", status_code=404)
+        body = await read_limited_body(request, max_body)
+        if body is None:
+            return PlainTextResponse(f"push body over {max_body} bytes refused", status_code=413)
+        if push_keys:
+            code, _ = verify_aksk(
+                request.method,
+                request.url.path,
+                request.scope.get("query_string", b"").decode("latin-1"),
+                request.headers,
+                body,
+                secrets=push_keys,
+                now=datetime.now(UTC),
+            )
+            if code is not None:
+                return PlainTextResponse(f"push signature refused ({code})", status_code=401)
+        form = push_format(request.headers.get("content-type"), body)
+        if form is None:
+            return PlainTextResponse("send application/x-www-form-urlencoded or application/json", status_code=415)
+        try:
+            reports = [parse_report_body(body)] if form == "form" else parse_report_batch(body)
+        except ReportError as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+        if reports:
+            await asyncio.wrap_future(store.submit(reports))
+        return Response(status_code=200)
+
+    path = f"{_PATH}/{{token}}" if token is not None else _PATH
+    return Starlette(routes=[Route(path, receive, methods=["POST"])])
+
+
+class CallbackReceiver:
+    """Receive status-report pushes into an SQLite store; a context manager for notebooks and tests.
+
+    Parameters
+    ----------
+    store
+        Path of the SQLite store (created if missing; reopening one keeps its reports).
+    host, port
+        Where to listen; loopback and a free port by default.
+    token
+        Secret path segment: the callback URL becomes ``/reports/<token>``; other paths get 404.
+    push_ak, push_sk
+        The console's push AK/SK: when set, pushes must carry a valid SDK-HMAC-SHA256 signature (else 401).
+    """
+
+    def __init__(
+        self,
+        store: str | os.PathLike[str] = "reports.sqlite",
+        *,
+        host: str = LOOPBACK,
+        port: int = 0,
+        token: str | None = None,
+        push_ak: str | None = None,
+        push_sk: str | None = None,
+        max_body: int = MAX_BODY,
+    ) -> None:
+        if (push_ak is None) != (push_sk is None):
+            raise ConfigError("push_ak and push_sk go together", advice="pass both, or neither")
+        if token is not None and (not token or "/" in token or token != token.strip()):
+            raise ConfigError("token must be a non-empty path segment", advice="use e.g. secrets.token_urlsafe(16)")
+        self.store_path = Path(store)
+        self.host = host
+        self._port = port
+        self._token = token
+        self._push_keys = {push_ak: push_sk} if push_ak is not None and push_sk is not None else None
+        self._max_body = max_body
+        self._store: ReportStore | None = None
+        self._server: BackgroundServer | None = None
+
+    def __repr__(self) -> str:
+        state = "running" if self._server is not None else "stopped"
+        return f"CallbackReceiver({str(self.store_path)!r}, host={self.host!r}, port={self.port}, {state})"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        server = self._server
+        if server is None:
+            url = "(stopped)"
+        else:
+            url = f"{server.url}{_PATH}" + ("/… (token hidden: use rx.url)" if self._token is not None else "")
+        rows = {
+            "statusCallback": url,
+            "store": str(self.store_path),
+            "reports stored": f"{self._store.count():,}" if self._store is not None else "—",
+            "push signatures": "verified" if self._push_keys else "not required",
+        }
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows.items())
+        return f"<b>smskit CallbackReceiver</b><table>{body}</table>"
+
+    @property
+    def port(self) -> int:
+        return self._server.port if self._server is not None else self._port
+
+    @property
+    def url(self) -> str:
+        """The ``statusCallback`` URL to send (includes the token when one is set)."""
+        if self._server is None:
+            raise ConfigError("the receiver is not running", advice="use it as `with CallbackReceiver(...) as rx:`")
+        suffix = f"/{self._token}" if self._token is not None else ""
+        return f"{self._server.url}{_PATH}{suffix}"
+
+    def start(self) -> CallbackReceiver:
+        if self._server is not None:
+            return self
+        if (warning := warn_if_public(self.host)) is not None:
+            _log.warning("status-report receiver %s", warning)
+        self._store = ReportStore(self.store_path)
+        app = build_app(self._store, token=self._token, push_keys=self._push_keys, max_body=self._max_body)
+        server = BackgroundServer(app, host=self.host, port=self._port, name="smskit-receiver")
+        try:
+            server.start()
+        except BaseException:
+            self._store.close()
+            self._store = None
+            raise
+        self._server = server
+        _log.info("status-report receiver on %s%s (store %s)", server.url, _PATH, self.store_path)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, then commit anything queued and close the store."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def reports(self) -> pd.DataFrame:
+        """Every stored report, as :func:`smskit.read_status_reports` returns them."""
+        from smskit.reports.ingest import read_status_reports
+
+        return read_status_reports(self.store_path)
+
+    def __enter__(self) -> CallbackReceiver:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

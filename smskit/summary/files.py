@@ -1,0 +1,60 @@
+"""Writing the report document: figures (PNG), ``report.md``, ``report.html`` and ``delivery.csv``."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from smskit.summary.render import render_html, render_markdown
+from smskit.summary.tables import DeliveryReport
+
+__all__ = ["draw_figures", "write_report"]
+
+
+def write_report(
+    report: DeliveryReport,
+    directory: str | Path,
+    *,
+    title: str = "Delivery report",
+    dpi: int = 100,
+) -> dict[str, Path]:
+    """Write the figures (PNG), ``report.md``, ``report.html`` and ``delivery.csv`` into ``directory``.
+
+    Returns name → path: one entry per figure, then ``markdown``, ``html`` and ``data``.
+    """
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = draw_figures(report, out, dpi=dpi)
+    figures = {name: (report.figures[name][0], path) for name, path in paths.items()}
+    markdown = out / "report.md"
+    markdown.write_text(render_markdown(report, figures, title=title), encoding="utf-8")
+    page = out / "report.html"
+    page.write_text(render_html(report, figures, title=title), encoding="utf-8")
+    data = out / "delivery.csv"
+    report.frame.to_csv(data, index=report.mode == "funnel")
+    return {**paths, "markdown": markdown, "html": page, "data": data}
+
+
+def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> dict[str, Path]:
+    """Draw each of ``report.figures`` into ``directory`` as PNG (no pyplot state: thread-safe)."""
+    from smskit import plots
+
+    frame = report.frame
+    level = report.confidence
+    drawers = {
+        "funnel": lambda ax, o: plots.funnel(frame, ax=ax),
+        "failure_reasons": lambda ax, o: plots.failure_reasons(frame, ax=ax),
+        "delivery_over_time": lambda ax, o: plots.delivery_over_time(frame, confidence=level, ax=ax, **o),
+        "latency": lambda ax, o: plots.latency(frame, ax=ax),
+    }
+    paths: dict[str, Path] = {}
+    for name, (_, options) in report.figures.items():
+        if name.startswith("delivery_rate_by_"):
+            groups = frame[options["by"]].nunique(dropna=False) if options["by"] in frame.columns else 8
+            size = (8.0, min(max(2.5, 0.45 * min(groups, 25) + 1.5), 12.0))
+            draw = lambda ax, o: plots.delivery_rate(frame, confidence=level, ax=ax, **o)  # noqa: E731
+        else:
+            draw, size = drawers[name], plots.figure_size(name)
+        target = directory / f"{name}.png"
+        paths[name] = plots.save_png(functools.partial(draw, o=options), target, size=size, dpi=dpi)
+    return paths

@@ -1,0 +1,91 @@
+"""The report's inputs besides status reports: a results file from ``smskit send --out``, send times and
+templates from a console export, and the per-message frame when there are no send results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from smskit.errors import DataValidationError, ReportError
+
+__all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
+
+_UTC = pd.DatetimeTZDtype("ns", "UTC")
+
+#: Columns a ``send_campaign`` results file must have.
+RESULT_COLUMNS: tuple[str, ...] = ("to", "state", "sms_msg_id", "sent_at")
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a results CSV as written by ``smskit send --out`` (the index in the first column).
+
+    Every column stays ``str`` (numbers keep their leading zeros); ``sent_at`` becomes UTC.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"results file {path} does not exist", advice="pass the file written by smskit send --out")
+    try:
+        frame = pd.read_csv(path, dtype=str, index_col=0)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ReportError(
+            f"cannot read results file {path}: {exc}", advice="pass a CSV from smskit send --out"
+        ) from exc
+    missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            f"results file {path} lacks column(s) {missing}; it has {list(frame.columns)}",
+            advice="pass the CSV written by smskit send --out (or send_campaign(...).to_csv(path))",
+        )
+    try:
+        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise DataValidationError(
+            f"results file {path} has unreadable sent_at values: {exc}",
+            advice="sent_at must be ISO 8601 timestamps, as smskit send --out writes them",
+        ) from exc
+    return frame
+
+
+def export_send_info(
+    path: str | Path,
+    *,
+    id_column: str = "SMS ID",
+    sent_at_column: str = "Send Time (UTC)",
+    template_column: str = "Template ID",
+) -> pd.DataFrame | None:
+    """Send time and template per message from a console export (CSV/XLSX), when it has them.
+
+    Returns a frame indexed by ``sms_msg_id`` with ``sent_at`` (UTC) and/or ``template_id``, or
+    ``None`` when the file is not a table or lacks the id column or both info columns.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx", ".xls", ".xlsm"):
+        return None
+    table = pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
+    wanted = {sent_at_column: "sent_at", template_column: "template_id"}
+    present = {c: name for c, name in wanted.items() if c in table.columns}
+    if id_column not in table.columns or not present:
+        return None
+    info = table[[id_column, *present]].rename(columns={id_column: "sms_msg_id", **present})
+    info = info.dropna(subset=["sms_msg_id"]).drop_duplicates("sms_msg_id").set_index("sms_msg_id")
+    if "sent_at" in info.columns:
+        info["sent_at"] = pd.to_datetime(info["sent_at"], utc=True, errors="coerce", format="mixed")
+    return info
+
+
+def message_frame(reports: pd.DataFrame, *, send_info: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per reported message: :func:`smskit.reports.funnel.final_state` plus, from ``send_info``
+    (indexed by ``sms_msg_id``), ``sent_at``/``template_id`` and then ``latency_s``."""
+    from smskit.reports.funnel import final_state
+
+    frame = final_state(reports).reset_index()
+    if send_info is not None and len(send_info):
+        extra = send_info.reindex(frame["sms_msg_id"]).reset_index(drop=True)
+        for column in extra.columns:
+            frame[column] = extra[column].to_numpy()
+    if "sent_at" in frame.columns:
+        sent_at = pd.to_datetime(frame["sent_at"], utc=True)
+        frame["latency_s"] = (frame["reported_at"].astype(_UTC) - sent_at).dt.total_seconds().astype("float64")
+    return frame

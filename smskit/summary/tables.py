@@ -1,0 +1,248 @@
+"""The report document's content: :func:`summarize` builds the row-level frame, the summary tables, the
+figure list and the caveats (pure; nothing is written).
+
+Two modes:
+
+* **funnel** (send results given): one row per sent recipient from :func:`smskit.delivery_funnel`;
+  rates are over sent recipients, and recipients still without a report count as not delivered.
+* **reports**: one row per reported message from :func:`smskit.reports.funnel.final_state`; rates are
+  over messages that have at least one report. A console export's send-time and template columns, when
+  present (:func:`~smskit.summary.inputs.export_send_info`), add latency and the per-template breakdown.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+from smskit import analytics
+from smskit.summary.inputs import message_frame
+from smskit.summary.render import format_interval, format_percent, html_sections
+
+__all__ = ["DeliveryReport", "Mode", "summarize"]
+
+Mode = Literal["funnel", "reports"]
+
+
+_TIME_BINS = (
+    ("1s", 1),
+    ("5s", 5),
+    ("10s", 10),
+    ("30s", 30),
+    ("1min", 60),
+    ("5min", 300),
+    ("15min", 900),
+    ("1h", 3600),
+    ("6h", 6 * 3600),
+    ("1D", 24 * 3600),
+)
+
+
+_MAX_RATE_FIGURES = 3
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What a report says: the row-level frame, titled summary tables and caveats.
+
+    ``tables`` keeps numbers as numbers (rates in 0–1); formatting happens when rendering.
+    ``figures`` lists the figures that apply: name → (title, drawing options).
+    """
+
+    mode: Mode
+    frame: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    notes: tuple[str, ...] = ()
+    figures: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+    confidence: float = 0.95
+
+    def _repr_html_(self) -> str:
+        """The summary tables and notes (escaped), as a fragment for a notebook; write_report adds figures."""
+        return "\n".join(html_sections(self))
+
+
+def summarize(
+    reports: pd.DataFrame,
+    *,
+    results: pd.DataFrame | None = None,
+    send_info: pd.DataFrame | None = None,
+    by: Sequence[str] | None = None,
+    variant: str = "variant",
+    control: str | None = None,
+    confidence: float = 0.95,
+    sources: Sequence[str] = (),
+) -> DeliveryReport:
+    """Build the delivery report's frame, tables and figure list (pure; nothing is written).
+
+    Parameters
+    ----------
+    reports : a frame from :func:`smskit.read_status_reports`.
+    results : ``send_campaign`` results (optionally joined with recipient columns such as a variant);
+        gives the funnel mode. Without it the report covers the reported messages only.
+    send_info : per-message ``sent_at``/``template_id`` for the reports mode (:func:`export_send_info`).
+    by : columns to break the delivery rate down by; default ``template_id`` and ``country`` (from
+        the numbers) where available. Unknown columns are left out with a note.
+    variant, control : when the frame has the ``variant`` column, the arms are compared
+        (:func:`smskit.experiments.compare_arms`) against ``control``.
+    sources : names of the report sources, listed in the overview.
+    """
+    from smskit.reports.funnel import delivery_funnel
+
+    notes: list[str] = []
+    if results is not None:
+        mode: Mode = "funnel"
+        frame = delivery_funnel(results, reports)  # keeps every column of results
+    else:
+        mode = "reports"
+        frame = message_frame(reports, send_info=send_info)
+        notes.append(
+            "Without send results, rates are over messages that have at least one status report; "
+            "messages never reported are not counted (pass the send results for the full funnel)."
+        )
+    tables: dict[str, pd.DataFrame] = {"Overview": _overview(frame, reports, mode=mode, confidence=confidence)}
+    figures: dict[str, tuple[str, dict[str, Any]]] = {}
+    if mode == "funnel":
+        tables["Funnel"] = analytics.funnel_counts(frame)
+        figures["funnel"] = ("Funnel: sent → accepted → delivered", {})
+    if variant in frame.columns and frame[variant].notna().any():
+        table, caveats = _compare(frame, variant=variant, control=control, confidence=confidence)
+        tables[f"A/B comparison ({variant})"] = table
+        notes.extend(caveats)
+        figures[f"delivery_rate_by_{_slug(variant)}"] = (f"Delivery rate by {variant}", {"by": variant, "zoom": True})
+    keys = _group_keys(frame, by, notes)
+    for key in keys:
+        table = analytics.delivery_rate(frame, by=key, confidence=confidence)
+        tables[f"Delivery by {key}"] = table.assign(**{key: table[key].astype("string").fillna("(unknown)")})
+        if len(table) >= 2 and sum(name.startswith("delivery_rate_by_") for name in figures) < _MAX_RATE_FIGURES:
+            figures[f"delivery_rate_by_{_slug(key)}"] = (f"Delivery rate by {key}", {"by": key, "sort": len(table) > 6})
+    tables["Final status"] = _status_table(frame)
+    failures = analytics.failure_breakdown(frame, top=10)
+    if len(failures):
+        tables["Failure reasons (top 10)"] = failures
+        figures["failure_reasons"] = ("Why messages were not delivered", {})
+    over_time = _time_options(frame)
+    if over_time is not None:
+        figures["delivery_over_time"] = ("Delivery rate over time", over_time)
+    latency = frame["latency_s"] if "latency_s" in frame.columns else pd.Series(dtype=float)
+    delivered_latency = latency[frame["delivered"].astype(bool)] if len(latency) else latency
+    if delivered_latency.notna().any() and float(delivered_latency.max()) >= 1.0:
+        tables["Time to delivery (seconds)"] = analytics.latency_quantiles(frame)
+        figures["latency"] = ("Time from send to delivery report", {})
+    elif "latency_s" in frame.columns:
+        notes.append(
+            "Time to delivery is not shown: no delivery report is at least a second after its send time "
+            "(report times have one-second resolution)."
+        )
+    else:
+        notes.append("Time to delivery is not shown: the sources carry no send times.")
+    if mode == "reports":  # the rate tables' denominators are reported messages, not sends
+        tables = {
+            k: t.rename(columns={"sent": "messages"}) if k.startswith("Delivery by") else t for k, t in tables.items()
+        }
+    return DeliveryReport(
+        mode=mode,
+        frame=frame,
+        tables=tables,
+        notes=tuple(dict.fromkeys(notes)),
+        figures=figures,
+        sources=tuple(str(s) for s in sources),
+        confidence=confidence,
+    )
+
+
+def _overview(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, confidence: float) -> pd.DataFrame:
+    overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
+    delivered = frame["delivered"].fillna(False).astype(bool)
+    sent = analytics.sent_rows(frame)
+    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
+    rows: list[tuple[str, object]] = []
+    if mode == "funnel":
+        state = frame["state"].astype("string")
+        rows += [
+            ("recipients sent to", int(sent.sum())),
+            ("accepted by the platform", int((state == "accepted").sum())),
+            ("rejected or unknown", int(state.isin(["rejected", "unknown"]).sum())),
+        ]
+    else:
+        rows.append(("messages reported", len(frame)))
+    rows += [
+        ("status reports read", len(reports)),
+        ("delivered", int((delivered & sent).sum())),
+        ("failed (final report)", int((final & ~delivered & sent).sum())),
+        ("no final report yet", int((~final & sent).sum())),
+        ("delivery rate", format_percent(overall["rate"])),
+        (f"{confidence:.0%} interval (Wilson)", format_interval(overall["low"], overall["high"])),
+    ]
+    return pd.DataFrame(rows, columns=["measure", "value"]).astype({"value": str})
+
+
+def _compare(
+    frame: pd.DataFrame, *, variant: str, control: str | None, confidence: float
+) -> tuple[pd.DataFrame, list[str]]:
+    from smskit.experiments import ExperimentWarning, compare_arms
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExperimentWarning)
+        table = compare_arms(frame, variant=variant, control=control, confidence=confidence)
+    caveats = [str(w.message) for w in caught if issubclass(w.category, ExperimentWarning)]
+    if "template_id" in frame.columns:
+        arm = frame[variant].astype("string")
+        templates = (
+            frame["template_id"].astype("string").groupby(arm, observed=True).agg(lambda s: ", ".join(s.unique()))
+        )
+        table.insert(1, "template_id", table["variant"].map(templates))
+    return table, [f"A/B comparison: {c}" for c in caveats]
+
+
+def _group_keys(frame: pd.DataFrame, by: Sequence[str] | None, notes: list[str]) -> list[str]:
+    has_numbers = "to" in frame.columns and frame["to"].notna().any()
+    if by is None:
+        wanted = [k for k in ("template_id",) if k in frame.columns and frame[k].notna().any()]
+        return wanted + (["country"] if has_numbers else [])
+    keys: list[str] = []
+    for key in dict.fromkeys(by):
+        derivable = (key in ("country", "carrier") and has_numbers) or (key == "hour" and "sent_at" in frame.columns)
+        if key in frame.columns or derivable:
+            keys.append(key)
+        else:
+            notes.append(f"No breakdown by {key!r}: the data has no such column.")
+    return keys
+
+
+def _status_table(frame: pd.DataFrame) -> pd.DataFrame:
+    status = frame["final_status"].astype("string").fillna("(no report)")
+    category = frame["category"].astype("string").fillna("unknown")
+    table = (
+        pd.DataFrame({"final_status": status, "category": category})
+        .value_counts(sort=False)
+        .rename("count")
+        .reset_index()
+        .sort_values(["count", "final_status"], ascending=[False, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    table["share"] = table["count"] / max(len(frame), 1)
+    return table
+
+
+def _time_options(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Options for the over-time figure when the data spans at least three bins of ten messages."""
+    on = "sent_at" if "sent_at" in frame.columns and frame["sent_at"].notna().any() else "reported_at"
+    times = pd.to_datetime(frame[on], utc=True).dropna()
+    if len(times) < 30:
+        return None
+    span = (times.max() - times.min()).total_seconds()
+    for freq, seconds in _TIME_BINS:
+        bins = span / seconds + 1
+        if bins <= min(48.0, len(times) / 10):
+            return {"freq": freq, "on": on} if bins >= 3 else None
+    return None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", str(name)).strip("_").lower() or "group"
