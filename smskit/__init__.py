@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigError": "errors",
     "DataValidationError": "errors",
     "LedgerError": "errors",
+    "ConcurrentRunError": "errors",
     "ApiError": "errors",
     "AuthenticationError": "errors",
     "PermissionDeniedError": "errors",
@@ -56,6 +57,7 @@ __all__ = [
     "CallbackReceiver",
     "CampaignPlan",
     "Client",
+    "ConcurrentRunError",
     "ConfigError",
     "DataValidationError",
     "Emulator",
@@ -92,6 +94,7 @@ if TYPE_CHECKING:
     from .errors import (
         ApiError,
         AuthenticationError,
+        ConcurrentRunError,
         ConfigError,
         DataValidationError,
         LedgerError,
