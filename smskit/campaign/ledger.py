@@ -1,23 +1,45 @@
-"""A SQLite ledger that makes campaigns resumable and never sends twice.
+"""The SQLite ledger: a team's contact history, and what makes campaigns resumable and never twice.
 
-Every request is written as ``in_flight`` (and committed) *before* it is sent, and its outcome
-after, in one transaction with its per-recipient rows. After a crash (even ``kill -9``), re-running
-the same campaign with the same ledger:
+One file holds every campaign sent with it. Per campaign:
 
-* requests that were answered (``done``) are not sent again, their rows are read back;
-* requests that were ``in_flight`` become ``unknown``: they may have reached the platform;
-* requests never attempted, or refused with nothing sent (``pending``), are sent.
+* a **lease** (``campaigns.lease_owner`` / ``lease_expires``): one run at a time holds it, a heartbeat
+  thread keeps it fresh, and it expires (or its process is seen dead on this host) so a crashed run
+  does not block forever. A second run of the same campaign waits or stops with
+  :class:`~smskit.errors.ConcurrentRunError`; it never sends what the first one owns, and never turns
+  the first one's in-flight requests into ``unknown``;
+* **requests** (one per API call, numbered across runs so each ``extend`` is unique): created
+  ``pending``, **claimed** ``pending → in_flight`` by one statement that checks the state and the
+  lease and sets the state, committed with the request's recipients *before* the call is made, then
+  ``done`` (answered), ``unknown`` (it may have been processed) or ``pending`` again (refused with
+  nothing sent);
+* **rows** (one per recipient of a claimed request: number, template, params, outcome). A recipient
+  is identified by ``(number, template, params)``: a re-run resumes by recipient, so an edited file
+  (rows appended, fixed, reordered) sends only what the ledger has not seen accepted or possibly sent.
 
-A ledger remembers the plan's fingerprint and refuses a different plan under the same campaign id.
+When a run takes the lease, requests a previous run left ``in_flight`` become ``unknown``: they may
+have reached the platform. Across campaigns, :meth:`Ledger.contacts` answers "which of these numbers
+were accepted for this template since …?" (indexed), which the planner uses to suppress repeats.
+
+The schema has a version (``PRAGMA user_version``, :data:`SCHEMA_VERSION`); a ledger written by an
+earlier smskit is migrated in place when opened. A file that cannot be read raises
+:class:`~smskit.errors.LedgerError` saying what the ledger last knew and how to inspect it.
+
+>>> with Ledger("contacts.sqlite") as ledger:  # doctest: +SKIP
+...     smskit.send_campaign(plan, client=client, ledger=ledger)
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
+import socket
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -25,201 +47,373 @@ from typing import Any
 
 import pandas as pd
 
-from smskit.campaign.states import REQUEST_STATES
-from smskit.errors import LedgerError
+from smskit.campaign.states import REQUEST_STATES, RESULT_STATES, SETTLED_STATES
+from smskit.errors import ConcurrentRunError, LedgerError
 
-__all__ = ["Ledger"]
+__all__ = ["LEASE_TTL", "SCHEMA_VERSION", "Lease", "Ledger"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS campaigns (
-    campaign_id TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    n_requests  INTEGER NOT NULL,
-    created_at  TEXT NOT NULL,
-    meta        TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS requests (
+#: ``PRAGMA user_version`` of the current schema (0 = the first release's, migrated on open).
+SCHEMA_VERSION = 2
+#: Seconds a lease lasts without a heartbeat; the heartbeat renews it every third of that.
+LEASE_TTL = 30.0
+
+_STATES_SQL = ", ".join(f"'{s}'" for s in REQUEST_STATES)
+_ROW_STATES_SQL = ", ".join(f"'{s}'" for s in RESULT_STATES)
+
+_ROWS_TABLE = f"""
+CREATE TABLE rows (
+    campaign_id TEXT NOT NULL,
+    request_no  INTEGER NOT NULL,
+    slot        INTEGER NOT NULL,
+    position    INTEGER NOT NULL,
+    recipient   TEXT NOT NULL,
+    template_id TEXT,
+    params      TEXT,
+    sms_msg_id  TEXT,
+    status      TEXT,
+    state       TEXT NOT NULL CHECK (state IN ({_ROW_STATES_SQL})),
+    error       TEXT,
+    sent_at     TEXT,
+    PRIMARY KEY (campaign_id, request_no, slot)
+)"""
+_TABLES = [
+    """
+CREATE TABLE campaigns (
+    campaign_id   TEXT PRIMARY KEY,
+    fingerprint   TEXT NOT NULL DEFAULT '',
+    n_requests    INTEGER NOT NULL DEFAULT 0,
+    created_at    TEXT NOT NULL,
+    meta          TEXT NOT NULL DEFAULT '{}',
+    lease_owner   TEXT,
+    lease_expires REAL
+)""",
+    f"""
+CREATE TABLE requests (
     campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
     request_no  INTEGER NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN (@REQUEST_STATES@)),
+    state       TEXT NOT NULL CHECK (state IN ({_STATES_SQL})),
     extend      TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
     code        TEXT,
     started_at  TEXT,
     finished_at TEXT,
+    owner       TEXT,
     PRIMARY KEY (campaign_id, request_no)
-);
-CREATE TABLE IF NOT EXISTS rows (
-    campaign_id TEXT NOT NULL,
-    request_no  INTEGER NOT NULL,
-    position    INTEGER NOT NULL,
-    recipient   TEXT NOT NULL,
-    sms_msg_id  TEXT,
-    status      TEXT,
-    state       TEXT NOT NULL,
-    error       TEXT,
-    sent_at     TEXT,
-    PRIMARY KEY (campaign_id, position)
-);
-""".replace("@REQUEST_STATES@", ", ".join(f"'{s}'" for s in REQUEST_STATES))
+)""",
+    _ROWS_TABLE,
+]
+_INDEX = "CREATE INDEX IF NOT EXISTS rows_by_recipient ON rows (recipient, template_id)"
+# From the first release's tables (user_version 0): rows had no template/params and were keyed by position.
+_MIGRATE_FROM_0 = [
+    "ALTER TABLE campaigns ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE campaigns ADD COLUMN lease_expires REAL",
+    "ALTER TABLE requests ADD COLUMN owner TEXT",
+    "ALTER TABLE rows RENAME TO rows_v0",
+    _ROWS_TABLE,
+    "INSERT INTO rows (campaign_id, request_no, slot, position, recipient, sms_msg_id, status, state, error, sent_at) "
+    "SELECT campaign_id, request_no, position, position, recipient, sms_msg_id, status, state, error, sent_at "
+    "FROM rows_v0",
+    "DROP TABLE rows_v0",
+]
 
-RowRecord = tuple[int, str, str | None, str | None, str, str | None, str | None]
-"""(position, to, sms_msg_id, status, state, error, sent_at ISO-8601)"""
+ClaimRow = tuple[int, int, str, str, str]
+"""(slot, position, to, template_id, params as JSON text) of a recipient in a claimed request."""
+OutcomeRow = tuple[int, str | None, str | None, str, str | None, str | None]
+"""(slot, sms_msg_id, status, state, error, sent_at ISO-8601) of a recipient once its request ended."""
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat()
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def params_key(params: Sequence[str]) -> str:
+    """The text a recipient's template params are recorded (and matched) as."""
+    return json.dumps(list(params), ensure_ascii=False, separators=(",", ":"))
+
+
+def new_owner() -> str:
+    """A run's lease owner id: ``host:pid:random`` (the pid lets a run on this host see a crashed owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _owner_is_dead(owner: str) -> bool:
+    """True only when ``owner`` ran on this host and its process no longer exists."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 class Ledger:
-    """Durable campaign state in SQLite (WAL, ``synchronous=FULL``); safe to share across threads.
+    """Durable campaign state in SQLite (WAL, ``synchronous=FULL``); safe to share across threads and processes.
 
-    >>> with Ledger("campaign.sqlite") as ledger:  # doctest: +SKIP
+    >>> with Ledger("contacts.sqlite") as ledger:  # doctest: +SKIP
     ...     smskit.send_campaign(plan, client=client, ledger=ledger)
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         try:
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            if read_only:
+                uri = self.path.resolve().as_uri() + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
+            else:
+                self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+            self._upgrade(read_only=read_only)
         except sqlite3.DatabaseError as exc:
+            with suppress(Exception):
+                self._db.close()
+            raise self._unusable(exc) from exc
+
+    # -- schema ------------------------------------------------------------------------------
+    def _upgrade(self, *, read_only: bool) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        if version > SCHEMA_VERSION:
             raise LedgerError(
-                f"cannot use {self.path} as a ledger: {exc}", advice="give a new file name or a smskit ledger"
-            ) from exc
-        self._lock = threading.Lock()
+                f"ledger {self.path} has schema version {version}; this smskit knows up to {SCHEMA_VERSION}",
+                advice="upgrade smskit to use this ledger; keep the file: it is the record of who was messaged",
+            )
+        if read_only:
+            return
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]  # another process may have upgraded it
+            if version == SCHEMA_VERSION:
+                return
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for statement in _MIGRATE_FROM_0 if "requests" in tables else _TABLES:
+                db.execute(statement)
+            db.execute(_INDEX)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- transactions -------------------------------------------------------------------------
-    def _write(self, statements: Iterable[tuple[str, Sequence[Any] | Iterable[Sequence[Any]], bool]]) -> None:
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``with ledger.transaction() as db:`` — one ``BEGIN IMMEDIATE`` transaction, committed or rolled back."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
-                for sql, params, many in statements:
-                    if many:
-                        self._db.executemany(sql, params)
-                    else:
-                        self._db.execute(sql, params)  # type: ignore[arg-type]
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.DatabaseError as exc:
+                raise self._unusable(exc) from exc
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+                    raise self._unusable(exc) from exc
                 raise
-            self._db.execute("COMMIT")
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
-            return self._db.execute(sql, params).fetchall()
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise self._unusable(exc) from exc
 
-    # -- campaign ---------------------------------------------------------------------------
-    def open_campaign(
-        self, campaign_id: str, *, fingerprint: str, n_requests: int, meta: dict[str, Any] | None = None
-    ) -> bool:
-        """Start or resume ``campaign_id``; returns True when resuming. In-flight requests become unknown."""
-        found = self._read("SELECT fingerprint, n_requests FROM campaigns WHERE campaign_id = ?", (campaign_id,))
-        if found:
-            if found[0][0] != fingerprint or found[0][1] != n_requests:
-                raise LedgerError(
-                    f"ledger {self.path} recorded a different plan for campaign {campaign_id!r}",
-                    advice="re-run with the same recipients and options, or use a new campaign_id or ledger file",
-                )
-            self._write(
-                [
-                    (
-                        "UPDATE requests SET state = 'unknown', finished_at = ? "
-                        "WHERE campaign_id = ? AND state = 'in_flight'",
-                        (_now(), campaign_id),
-                        False,
-                    )
-                ]
-            )
-            return True
-        self._write(
-            [
-                (
-                    "INSERT INTO campaigns (campaign_id, fingerprint, n_requests, created_at, meta) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (campaign_id, fingerprint, n_requests, _now(), json.dumps(meta or {})),
-                    False,
-                ),
-                (
-                    "INSERT INTO requests (campaign_id, request_no, state) VALUES (?, ?, 'pending')",
-                    [(campaign_id, n) for n in range(n_requests)],
-                    True,
-                ),
-            ]
-        )
-        return False
+    def _frame(self, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+        with self._lock:
+            try:
+                cursor = self._db.execute(sql, params)
+                return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+            except sqlite3.DatabaseError as exc:
+                raise self._unusable(exc) from exc
 
-    def request_states(self, campaign_id: str) -> dict[int, str]:
-        rows = self._read("SELECT request_no, state FROM requests WHERE campaign_id = ?", (campaign_id,))
-        return {int(n): str(state) for n, state in rows}
-
-    def mark_in_flight(self, campaign_id: str, request_no: int, *, extend: str) -> None:
-        """Commit that ``request_no`` is about to be sent (call this *before* sending)."""
-        self._write(
-            [
-                (
-                    "UPDATE requests SET state = 'in_flight', extend = ?, attempts = attempts + 1, started_at = ? "
-                    "WHERE campaign_id = ? AND request_no = ?",
-                    (extend, _now(), campaign_id, request_no),
-                    False,
-                )
-            ]
+    def _unusable(self, exc: sqlite3.DatabaseError) -> LedgerError:
+        """A LedgerError for a ledger that cannot be read or written; its advice never leads to re-sending."""
+        known = _last_known(self.path)
+        query = "SELECT campaign_id, state, COUNT(*) FROM requests GROUP BY 1, 2"
+        inspect = f'inspect it with: sqlite3 {self.path} "{query}" (or sqlite3 {self.path} .recover to salvage it); '
+        return LedgerError(
+            f"cannot use {self.path} as a ledger: {exc}. It last knew: {known}",
+            advice=inspect + "do not start again with another ledger or campaign id: the recipients it recorded "
+            "may already have been messaged; restore the file from a backup, or settle who was sent from the "
+            "console's Send Details and earlier results files",
         )
 
-    def record(
+    # -- campaigns and leases -------------------------------------------------------------------
+    def acquire(
         self,
         campaign_id: str,
-        request_no: int,
         *,
-        state: str,
-        code: str | None,
-        rows: Sequence[RowRecord] = (),
-    ) -> None:
-        """Commit a request's outcome and its recipients' rows in one transaction."""
-        if state not in REQUEST_STATES:
-            raise ValueError(f"unknown request state {state!r}")
-        self._write(
-            [
-                (
-                    "UPDATE requests SET state = ?, code = ?, finished_at = ? WHERE campaign_id = ? AND request_no = ?",
-                    (state, code, _now(), campaign_id, request_no),
-                    False,
-                ),
-                (
-                    "INSERT OR REPLACE INTO rows (campaign_id, request_no, position, recipient, sms_msg_id, status, "
-                    "state, error, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(campaign_id, request_no, *row) for row in rows],
-                    True,
-                ),
-            ]
-        )
+        owner: str | None = None,
+        ttl: float = LEASE_TTL,
+        wait: bool | float = False,
+        fingerprint: str = "",
+        meta: dict[str, Any] | None = None,
+        heartbeat: bool = True,
+    ) -> Lease:
+        """Create ``campaign_id`` if new and take its lease (see :class:`Lease`).
 
-    def rows(self, campaign_id: str) -> pd.DataFrame:
-        """Recorded per-recipient rows: position, to, sms_msg_id, status, state, error, sent_at, request_no."""
-        records = self._read(
-            "SELECT position, recipient, sms_msg_id, status, state, error, sent_at, request_no FROM rows "
-            "WHERE campaign_id = ? ORDER BY position",
+        Requests a previous run left ``in_flight`` become ``unknown``. When another live run holds the
+        lease: ``wait=False`` raises :class:`ConcurrentRunError`, ``wait=True`` waits for it, a number
+        waits that many seconds at most.
+        """
+        owner = owner or new_owner()
+        deadline = None if wait is True else time.monotonic() + (0.0 if wait is False else float(wait))
+        while True:
+            holder = self._try_acquire(campaign_id, owner, ttl, fingerprint, meta or {})
+            if holder is None:
+                return Lease(self, campaign_id, owner, ttl=ttl, heartbeat=heartbeat)
+            if deadline is not None and time.monotonic() >= deadline:
+                other, expires = holder
+                until = datetime.fromtimestamp(expires, UTC).strftime("%H:%M:%S UTC")
+                raise ConcurrentRunError(
+                    f"another run of campaign {campaign_id!r} is active in {self.path} (lease held by {other} "
+                    f"until {until}, renewed while it runs); this run sent nothing",
+                    advice="wait for it to finish and run again (a re-run sends only what it did not), or pass "
+                    "wait_for_lease=True to wait; if that run crashed on another machine, its lease expires "
+                    f"within {ttl:.0f} s",
+                )
+            time.sleep(min(0.25, ttl / 4))
+
+    def _try_acquire(
+        self, campaign_id: str, owner: str, ttl: float, fingerprint: str, meta: dict[str, Any]
+    ) -> tuple[str, float] | None:
+        """Take the lease in one transaction; ``None`` when taken, else the live holder and its expiry."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO campaigns (campaign_id, fingerprint, n_requests, created_at, meta) VALUES (?, ?, 0, ?, ?) "
+                "ON CONFLICT (campaign_id) DO NOTHING",
+                (campaign_id, fingerprint, _now(), json.dumps(meta)),
+            )
+            holder, expires = db.execute(
+                "SELECT lease_owner, lease_expires FROM campaigns WHERE campaign_id = ?", (campaign_id,)
+            ).fetchone()
+            if holder and holder != owner and (expires or 0) > now and not _owner_is_dead(holder):
+                return str(holder), float(expires)
+            db.execute(
+                "UPDATE campaigns SET lease_owner = ?, lease_expires = ? WHERE campaign_id = ?",
+                (owner, now + ttl, campaign_id),
+            )
+            db.execute(  # a previous run's calls in flight may have reached the platform
+                "UPDATE requests SET state = 'unknown', finished_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
+                (_now(), campaign_id),
+            )
+        return None
+
+    def renew(self, campaign_id: str, owner: str, ttl: float = LEASE_TTL) -> bool:
+        """Extend ``owner``'s lease by ``ttl`` seconds from now; False when it no longer holds it."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE campaigns SET lease_expires = ? WHERE campaign_id = ? AND lease_owner = ?",
+                (time.time() + ttl, campaign_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    def release(self, campaign_id: str, owner: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE campaigns SET lease_owner = NULL, lease_expires = NULL "
+                "WHERE campaign_id = ? AND lease_owner = ?",
+                (campaign_id, owner),
+            )
+
+    # -- history --------------------------------------------------------------------------------
+    def history(self, campaign_id: str) -> pd.DataFrame:
+        """Each recipient this campaign has tried, with its best outcome so far.
+
+        One row per ``(to, template_id, params)`` (params as :func:`params_key` text; template and params
+        are NA for rows an earlier smskit recorded): state (``accepted`` if any attempt was accepted, else
+        ``unknown`` if any may have been sent, else the latest), sms_msg_id, status, error, sent_at,
+        request_no, extend.
+        """
+        frame = self._frame(
+            'SELECT r.recipient AS "to", r.template_id, r.params, r.state, r.sms_msg_id, r.status, r.error, '
+            "r.sent_at, r.request_no, q.extend FROM rows r JOIN requests q "
+            "ON q.campaign_id = r.campaign_id AND q.request_no = r.request_no WHERE r.campaign_id = ?",
             (campaign_id,),
         )
-        columns = ["position", "to", "sms_msg_id", "status", "state", "error", "sent_at", "request_no"]
-        frame = pd.DataFrame.from_records(records, columns=columns)
+        rank = frame["state"].map({state: i for i, state in enumerate(SETTLED_STATES)}).fillna(len(SETTLED_STATES))
+        frame = frame.assign(_rank=rank, _latest=-frame["request_no"])
+        frame = frame.sort_values(["_rank", "_latest"], kind="stable")
+        keys = ["to", "template_id", "params"]
+        best = frame.drop_duplicates(keys).drop(columns=["_rank", "_latest"]).reset_index(drop=True)
+        best["sent_at"] = pd.to_datetime(best["sent_at"], utc=True, format="ISO8601")
+        return best
+
+    def contacts(self, to: Sequence[str], template_id: Sequence[str], *, since: datetime) -> pd.DataFrame:
+        """Numbers accepted for a template since ``since``, across every campaign: the latest per pair.
+
+        ``to`` and ``template_id`` are aligned (one pair per element). Returns to, template_id,
+        campaign_id, sent_at (UTC). A row an earlier smskit recorded without its template counts for
+        every template (the safe reading).
+        """
+        pairs = list(dict.fromkeys(zip(to, template_id, strict=True)))
+        columns = ["to", "template_id", "campaign_id", "sent_at"]
+        if not pairs:
+            return pd.DataFrame(columns=columns)
+        with self._lock:
+            try:
+                self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (recipient TEXT, template_id TEXT)")
+                self._db.execute("DELETE FROM temp.wanted")
+                self._db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", pairs)
+                found = self._db.execute(
+                    "SELECT w.recipient, w.template_id, r.campaign_id, MAX(r.sent_at) FROM temp.wanted w "
+                    "JOIN rows r ON r.recipient = w.recipient "
+                    "AND (r.template_id = w.template_id OR r.template_id IS NULL) "
+                    "WHERE r.state = 'accepted' AND r.sent_at >= ? GROUP BY w.recipient, w.template_id",
+                    (since.astimezone(UTC).isoformat(timespec="microseconds"),),
+                ).fetchall()
+                self._db.execute("DELETE FROM temp.wanted")
+            except sqlite3.DatabaseError as exc:
+                raise self._unusable(exc) from exc
+        frame = pd.DataFrame.from_records(found, columns=columns)
+        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
+        return frame
+
+    def legacy_requests(self, campaign_id: str) -> list[int]:
+        """Requests an earlier smskit left ``unknown``/``in_flight`` without recording their recipients."""
+        rows = self._read(
+            "SELECT q.request_no FROM requests q WHERE q.campaign_id = ? AND q.state IN ('unknown', 'in_flight') "
+            "AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = q.campaign_id AND r.request_no = q.request_no)",
+            (campaign_id,),
+        )
+        return [int(r[0]) for r in rows]
+
+    def fingerprint(self, campaign_id: str) -> str | None:
+        found = self._read("SELECT fingerprint FROM campaigns WHERE campaign_id = ?", (campaign_id,))
+        return str(found[0][0]) if found else None
+
+    # -- views -----------------------------------------------------------------------------------
+    def rows(self, campaign_id: str) -> pd.DataFrame:
+        """Recorded per-recipient rows: position, to, template_id, params, sms_msg_id, status, state, error,
+        sent_at, request_no (in request order)."""
+        frame = self._frame(
+            'SELECT position, recipient AS "to", template_id, params, sms_msg_id, status, state, error, sent_at, '
+            "request_no FROM rows WHERE campaign_id = ? ORDER BY request_no, slot",
+            (campaign_id,),
+        )
         frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
         return frame
 
     def requests(self, campaign_id: str | None = None) -> pd.DataFrame:
-        """One row per request: campaign_id, request_no, state, extend, attempts, code, started_at, finished_at."""
-        with self._lock:
-            cursor = self._db.execute(
-                "SELECT * FROM requests WHERE ? IS NULL OR campaign_id = ? ORDER BY 1, 2", (campaign_id, campaign_id)
-            )
-            names = [d[0] for d in cursor.description]
-            return pd.DataFrame.from_records(cursor.fetchall(), columns=names)
+        """One row per request: campaign_id, request_no, state, extend, attempts, code, started_at, finished_at,
+        owner."""
+        return self._frame(
+            "SELECT * FROM requests WHERE ? IS NULL OR campaign_id = ? ORDER BY 1, 2", (campaign_id, campaign_id)
+        )
 
     def campaigns(self) -> pd.DataFrame:
-        with self._lock:
-            cursor = self._db.execute("SELECT campaign_id, fingerprint, n_requests, created_at FROM campaigns")
-            return pd.DataFrame.from_records(cursor.fetchall(), columns=[d[0] for d in cursor.description])
+        """One row per campaign: campaign_id, fingerprint, created_at, lease_owner, lease_expires (UTC)."""
+        frame = self._frame(
+            "SELECT campaign_id, fingerprint, created_at, lease_owner, lease_expires FROM campaigns ORDER BY created_at"
+        )
+        frame["lease_expires"] = pd.to_datetime(frame["lease_expires"], unit="s", utc=True)
+        return frame
 
     def close(self) -> None:
         with self._lock:
@@ -240,3 +434,144 @@ class Ledger:
         summary = self._read("SELECT campaign_id, state, COUNT(*) FROM requests GROUP BY 1, 2 ORDER BY 1, 2")
         table = pd.DataFrame(summary, columns=["campaign_id", "state", "requests"])
         return f"<b>Ledger</b> <code>{html.escape(str(self.path))}</code>" + table.to_html(index=False, escape=True)
+
+
+class Lease:
+    """A run's hold on one campaign: claims and records go through it; a heartbeat thread renews it.
+
+    Use as a context manager (released on exit). Every claim checks in SQL that this lease is still
+    held, so a run that lost it (stalled past the expiry) can no longer claim anything.
+    """
+
+    def __init__(self, ledger: Ledger, campaign_id: str, owner: str, *, ttl: float, heartbeat: bool) -> None:
+        self.ledger = ledger
+        self.campaign_id = campaign_id
+        self.owner = owner
+        self.ttl = ttl
+        self.lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if heartbeat:
+            self._thread = threading.Thread(target=self._beat, name=f"smskit-lease-{campaign_id}", daemon=True)
+            self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.ttl / 3):
+            try:
+                held = self.ledger.renew(self.campaign_id, self.owner, self.ttl)
+            except (LedgerError, sqlite3.Error):
+                held = False
+            if not held:
+                self.lost.set()
+                return
+
+    def next_request_no(self) -> int:
+        found = self.ledger._read(
+            "SELECT COALESCE(MAX(request_no) + 1, 0) FROM requests WHERE campaign_id = ?", (self.campaign_id,)
+        )
+        return int(found[0][0])
+
+    def add_requests(self, numbers: Sequence[tuple[int, str]]) -> None:
+        """Record this run's requests as ``pending``: ``(request_no, extend)`` pairs."""
+        with self.ledger.transaction() as db:
+            db.executemany(
+                "INSERT INTO requests (campaign_id, request_no, state, extend) VALUES (?, ?, 'pending', ?)",
+                [(self.campaign_id, no, extend) for no, extend in numbers],
+            )
+            db.execute(
+                "UPDATE campaigns SET n_requests = n_requests + ? WHERE campaign_id = ?",
+                (len(numbers), self.campaign_id),
+            )
+
+    def claim(self, request_no: int, rows: Sequence[ClaimRow]) -> bool:
+        """``pending → in_flight`` for ``request_no`` if it is still pending and this lease is still held,
+        with its recipients recorded (as ``unknown`` until the outcome); committed before it is sent."""
+        now = _now()
+        with self.ledger.transaction() as db:
+            cursor = db.execute(
+                "UPDATE requests SET state = 'in_flight', owner = ?, attempts = attempts + 1, started_at = ? "
+                "WHERE campaign_id = ? AND request_no = ? AND state = 'pending' AND EXISTS ("
+                "SELECT 1 FROM campaigns c WHERE c.campaign_id = requests.campaign_id "
+                "AND c.lease_owner = ? AND c.lease_expires > ?)",
+                (self.owner, now, self.campaign_id, request_no, self.owner, time.time()),
+            )
+            if cursor.rowcount != 1:
+                return False
+            db.executemany(
+                "INSERT OR REPLACE INTO rows (campaign_id, request_no, slot, position, recipient, template_id, params, "
+                "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown')",
+                [(self.campaign_id, request_no, *row) for row in rows],
+            )
+        return True
+
+    def record(self, request_no: int, *, state: str, code: str | None, rows: Sequence[OutcomeRow] = ()) -> None:
+        """Commit a claimed request's outcome and its recipients' rows in one transaction."""
+        if state not in REQUEST_STATES:
+            raise ValueError(f"unknown request state {state!r}")
+        with self.ledger.transaction() as db:
+            db.execute(
+                "UPDATE requests SET state = ?, code = ?, finished_at = ? "
+                "WHERE campaign_id = ? AND request_no = ? AND owner = ?",
+                (state, code, _now(), self.campaign_id, request_no, self.owner),
+            )
+            db.executemany(
+                "UPDATE rows SET sms_msg_id = ?, status = ?, state = ?, error = ?, sent_at = ? "
+                "WHERE campaign_id = ? AND request_no = ? AND slot = ?",
+                [(mid, st, s, err, at, self.campaign_id, request_no, slot) for slot, mid, st, s, err, at in rows],
+            )
+
+    def adopt(self, request_no: int, rows: Sequence[ClaimRow]) -> None:
+        """Record the recipients of a request an earlier smskit left unknown without them (as ``unknown``)."""
+        with self.ledger.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO rows (campaign_id, request_no, slot, position, recipient, template_id, params, "
+                "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown')",
+                [(self.campaign_id, request_no, *row) for row in rows],
+            )
+            db.execute(
+                "UPDATE requests SET state = 'unknown' WHERE campaign_id = ? AND request_no = ?",
+                (self.campaign_id, request_no),
+            )
+
+    def describe_legacy(self, request_no: int, rows: Sequence[ClaimRow]) -> None:
+        """Give rows an earlier smskit recorded (by plan position, without template) their template and params."""
+        with self.ledger.transaction() as db:
+            db.executemany(
+                "UPDATE rows SET template_id = ?, params = ? WHERE campaign_id = ? AND request_no = ? "
+                "AND position = ? AND recipient = ? AND template_id IS NULL",
+                [(tpl, params, self.campaign_id, request_no, pos, to) for _, pos, to, tpl, params in rows],
+            )
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(5)
+        with suppress(LedgerError, sqlite3.Error):
+            self.ledger.release(self.campaign_id, self.owner)
+
+    def __enter__(self) -> Lease:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def _last_known(path: Path) -> str:
+    """What a damaged ledger can still tell (best effort, read-only): requests per campaign and state."""
+    try:
+        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return "nothing readable"
+    try:
+        found = db.execute(
+            "SELECT campaign_id, state, COUNT(*), MAX(COALESCE(finished_at, started_at)) FROM requests GROUP BY 1, 2"
+        ).fetchall()
+    except sqlite3.Error:
+        return "nothing readable (the file is not a readable SQLite database)"
+    finally:
+        db.close()
+    if not found:
+        return "no requests"
+    return "; ".join(f"campaign {c!r}: {n} request(s) {s} (last change {t or '?'})" for c, s, n, t in found)
