@@ -7,18 +7,20 @@ One file holds every campaign sent with it. Per campaign:
   does not block forever. A second run of the same campaign waits or stops with
   :class:`~smskit.errors.ConcurrentRunError`; it never sends what the first one owns, and never turns
   the first one's in-flight requests into ``unknown``;
-* **requests** (one per API call, numbered across runs so each ``extend`` is unique): created
-  ``pending``, **claimed** ``pending → in_flight`` by one statement that checks the state and the
-  lease and sets the state, committed with the request's recipients *before* the call is made, then
-  ``done`` (answered), ``unknown`` (it may have been processed) or ``pending`` again (refused with
-  nothing sent);
-* **rows** (one per recipient of a claimed request: number, template, params, outcome). A recipient
-  is identified by ``(number, template, params)``: a re-run resumes by recipient, so an edited file
-  (rows appended, fixed, reordered) sends only what the ledger has not seen accepted or possibly sent.
+* **requests** (one per API call, numbered across runs so each ``extend`` is unique) with their
+  **items** (template, params and numbers of each API item), recorded ``pending`` before anything is
+  sent; a request is **claimed** ``pending → in_flight`` by one statement that checks the state and
+  the lease and sets the state, committed *before* the call is made; then ``done`` (answered),
+  ``unknown`` (it may have been processed) or ``pending`` again (refused with nothing sent);
+* **rows** (one per number of a request that ended: its outcome). A recipient is identified by
+  ``(number, template, params)``: a re-run resumes by recipient, so an edited file (rows appended,
+  fixed, reordered) sends only what the ledger has not seen accepted or possibly sent.
 
-When a run takes the lease, requests a previous run left ``in_flight`` become ``unknown``: they may
-have reached the platform. Across campaigns, :meth:`Ledger.contacts` answers "which of these numbers
-were accepted for this template since …?" (indexed), which the planner uses to suppress repeats.
+When a run takes the lease, requests a previous run left ``in_flight`` become ``unknown``, and so do
+the rows of their items: they may have reached the platform. Across campaigns,
+:meth:`Ledger.contacts` answers "which of these numbers were accepted for this template since …?"
+from the requests answered in that window (index ``requests_by_time``), which the planner uses to
+suppress repeats.
 
 The schema has a version (``PRAGMA user_version``, :data:`SCHEMA_VERSION`); a ledger written by an
 earlier smskit is migrated in place when opened. A file that cannot be read raises
@@ -50,7 +52,7 @@ import pandas as pd
 from smskit.campaign.states import REQUEST_STATES, RESULT_STATES, SETTLED_STATES
 from smskit.errors import ConcurrentRunError, LedgerError
 
-__all__ = ["LEASE_TTL", "SCHEMA_VERSION", "Lease", "Ledger"]
+__all__ = ["LEASE_TTL", "SCHEMA_VERSION", "Item", "Lease", "Ledger", "OutcomeRow", "new_owner", "params_key"]
 
 #: ``PRAGMA user_version`` of the current schema (0 = the first release's, migrated on open).
 SCHEMA_VERSION = 2
@@ -58,23 +60,35 @@ SCHEMA_VERSION = 2
 LEASE_TTL = 30.0
 
 _STATES_SQL = ", ".join(f"'{s}'" for s in REQUEST_STATES)
-_ROW_STATES_SQL = ", ".join(f"'{s}'" for s in RESULT_STATES)
+_RESULT_STATES = frozenset(RESULT_STATES)
 
-_ROWS_TABLE = f"""
+# rows.state is checked in Lease.record, not by a CHECK: SQLite re-evaluates an IN list per inserted row,
+# which would cost more than the rest of the insert.
+_ROWS_TABLE = """
 CREATE TABLE rows (
     campaign_id TEXT NOT NULL,
     request_no  INTEGER NOT NULL,
     slot        INTEGER NOT NULL,
+    item_no     INTEGER,
     position    INTEGER NOT NULL,
     recipient   TEXT NOT NULL,
-    template_id TEXT,
-    params      TEXT,
     sms_msg_id  TEXT,
     status      TEXT,
-    state       TEXT NOT NULL CHECK (state IN ({_ROW_STATES_SQL})),
+    state       TEXT NOT NULL,
     error       TEXT,
     sent_at     TEXT,
     PRIMARY KEY (campaign_id, request_no, slot)
+)"""
+_ITEMS_TABLE = """
+CREATE TABLE items (
+    campaign_id TEXT NOT NULL,
+    request_no  INTEGER NOT NULL,
+    item_no     INTEGER NOT NULL,
+    template_id TEXT NOT NULL,
+    params      TEXT NOT NULL,
+    positions   TEXT NOT NULL,
+    numbers     TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, request_no, item_no)
 )"""
 _TABLES = [
     """
@@ -100,15 +114,20 @@ CREATE TABLE requests (
     owner       TEXT,
     PRIMARY KEY (campaign_id, request_no)
 )""",
+    _ITEMS_TABLE,
     _ROWS_TABLE,
 ]
-_INDEX = "CREATE INDEX IF NOT EXISTS rows_by_recipient ON rows (recipient, template_id)"
+# The repeat check reads the rows of the requests answered within a window. Indexing requests by time costs
+# one entry per request; an index of rows by number would touch a random page per recipient and multiply
+# the cost of every record.
+_INDEX = "CREATE INDEX IF NOT EXISTS requests_by_time ON requests (finished_at)"
 # From the first release's tables (user_version 0): rows had no template/params and were keyed by position.
 _MIGRATE_FROM_0 = [
     "ALTER TABLE campaigns ADD COLUMN lease_owner TEXT",
     "ALTER TABLE campaigns ADD COLUMN lease_expires REAL",
     "ALTER TABLE requests ADD COLUMN owner TEXT",
     "ALTER TABLE rows RENAME TO rows_v0",
+    _ITEMS_TABLE,
     _ROWS_TABLE,
     "INSERT INTO rows (campaign_id, request_no, slot, position, recipient, sms_msg_id, status, state, error, sent_at) "
     "SELECT campaign_id, request_no, position, position, recipient, sms_msg_id, status, state, error, sent_at "
@@ -116,10 +135,52 @@ _MIGRATE_FROM_0 = [
     "DROP TABLE rows_v0",
 ]
 
-ClaimRow = tuple[int, int, str, str, str]
-"""(slot, position, to, template_id, params as JSON text) of a recipient in a claimed request."""
-OutcomeRow = tuple[int, str | None, str | None, str, str | None, str | None]
-"""(slot, sms_msg_id, status, state, error, sent_at ISO-8601) of a recipient once its request ended."""
+Item = tuple[str, str, Sequence[int], Sequence[str]]
+"""One API item of a request: (template_id, params as :func:`params_key` text, plan positions, numbers)."""
+OutcomeRow = tuple[str | None, str | None, str, str | None, str | None]
+"""(sms_msg_id, status, state, error, sent_at ISO-8601) of one number of a request, in the request's order."""
+_INSERT_ROWS = (
+    "INSERT OR REPLACE INTO rows (campaign_id, request_no, slot, item_no, position, recipient, sms_msg_id, status, "
+    "state, error, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_ITEMS = (
+    "INSERT OR IGNORE INTO items (campaign_id, request_no, item_no, template_id, params, positions, numbers) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+# the rows accepted since ? of the requests answered since ? (requests_by_time, then each request's rows)
+_CONTACTS = (
+    'SELECT r.recipient AS "to", i.template_id, r.campaign_id, r.sent_at '
+    "FROM requests q INDEXED BY requests_by_time "
+    "CROSS JOIN rows r ON r.campaign_id = q.campaign_id AND r.request_no = q.request_no "  # CROSS JOIN: this order
+    "LEFT JOIN items i ON i.campaign_id = r.campaign_id AND i.request_no = r.request_no AND i.item_no = r.item_no "
+    "WHERE q.finished_at >= ? AND r.sent_at >= ? AND r.state = 'accepted'"
+)
+
+
+def _item_records(campaign_id: str, request_no: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
+    return [
+        (campaign_id, request_no, no, tpl, params, ",".join(map(str, positions)), ",".join(numbers))
+        for no, (tpl, params, positions, numbers) in enumerate(items)
+    ]
+
+
+def _slots(items: Sequence[Item]) -> list[tuple[int, int, int, str]]:
+    """(slot, item_no, position, number) for every number of a request, in send order."""
+    out: list[tuple[int, int, int, str]] = []
+    for item_no, (_, _, positions, numbers) in enumerate(items):
+        out += [(len(out) + i, item_no, int(p), n) for i, (p, n) in enumerate(zip(positions, numbers, strict=True))]
+    return out
+
+
+def _stored_items(db: sqlite3.Connection, campaign_id: str, request_no: int) -> list[Item]:
+    found = db.execute(
+        "SELECT template_id, params, positions, numbers FROM items WHERE campaign_id = ? AND request_no = ? "
+        "ORDER BY item_no",
+        (campaign_id, request_no),
+    ).fetchall()
+    return [(tpl, params, [int(p) for p in pos.split(",")], nums.split(",")) for tpl, params, pos, nums in found]
 
 
 def _now() -> str:
@@ -299,10 +360,22 @@ class Ledger:
                 "UPDATE campaigns SET lease_owner = ?, lease_expires = ? WHERE campaign_id = ?",
                 (owner, now + ttl, campaign_id),
             )
-            db.execute(  # a previous run's calls in flight may have reached the platform
-                "UPDATE requests SET state = 'unknown', finished_at = ? WHERE campaign_id = ? AND state = 'in_flight'",
-                (_now(), campaign_id),
-            )
+            stale = db.execute(
+                "SELECT request_no FROM requests WHERE campaign_id = ? AND state = 'in_flight'", (campaign_id,)
+            ).fetchall()
+            stamp = _now()
+            for (request_no,) in stale:  # a previous run's calls in flight may have reached the platform
+                db.execute(
+                    "UPDATE requests SET state = 'unknown', finished_at = ? WHERE campaign_id = ? AND request_no = ?",
+                    (stamp, campaign_id, request_no),
+                )
+                db.executemany(
+                    _INSERT_ROWS,
+                    [
+                        (campaign_id, request_no, *slot, None, None, "unknown", "in flight when its run stopped", None)
+                        for slot in _slots(_stored_items(db, campaign_id, request_no))
+                    ],
+                )
         return None
 
     def renew(self, campaign_id: str, owner: str, ttl: float = LEASE_TTL) -> bool:
@@ -331,17 +404,26 @@ class Ledger:
         ``unknown`` if any may have been sent, else the latest), sms_msg_id, status, error, sent_at,
         request_no, extend.
         """
-        frame = self._frame(
-            'SELECT r.recipient AS "to", r.template_id, r.params, r.state, r.sms_msg_id, r.status, r.error, '
-            "r.sent_at, r.request_no, q.extend FROM rows r JOIN requests q "
-            "ON q.campaign_id = r.campaign_id AND q.request_no = r.request_no WHERE r.campaign_id = ?",
+        rows = self._frame(
+            'SELECT recipient AS "to", request_no, item_no, state, sms_msg_id, status, error, sent_at FROM rows '
+            "WHERE campaign_id = ?",
             (campaign_id,),
         )
+        items = self._frame(
+            "SELECT request_no, item_no, template_id, params FROM items WHERE campaign_id = ?", (campaign_id,)
+        )
+        extends = self._frame("SELECT request_no, extend FROM requests WHERE campaign_id = ?", (campaign_id,))
+        rows["item_no"] = rows["item_no"].astype("Int64")
+        items["item_no"] = items["item_no"].astype("Int64")
+        frame = rows.merge(items, on=["request_no", "item_no"], how="left").merge(extends, on="request_no", how="left")
         rank = frame["state"].map({state: i for i, state in enumerate(SETTLED_STATES)}).fillna(len(SETTLED_STATES))
         frame = frame.assign(_rank=rank, _latest=-frame["request_no"])
         frame = frame.sort_values(["_rank", "_latest"], kind="stable")
         keys = ["to", "template_id", "params"]
-        best = frame.drop_duplicates(keys).drop(columns=["_rank", "_latest"]).reset_index(drop=True)
+        best = frame.drop_duplicates(keys)[
+            [*keys, "state", "sms_msg_id", "status", "error", "sent_at", "request_no", "extend"]
+        ]
+        best = best.reset_index(drop=True)
         best["sent_at"] = pd.to_datetime(best["sent_at"], utc=True, format="ISO8601")
         return best
 
@@ -349,37 +431,31 @@ class Ledger:
         """Numbers accepted for a template since ``since``, across every campaign: the latest per pair.
 
         ``to`` and ``template_id`` are aligned (one pair per element). Returns to, template_id,
-        campaign_id, sent_at (UTC). A row an earlier smskit recorded without its template counts for
-        every template (the safe reading).
+        campaign_id, sent_at (UTC). Reads only the rows of the requests answered since ``since`` (index
+        ``requests_by_time``) and matches them in pandas. A row an earlier smskit recorded without its
+        template counts for every template (the safe reading).
         """
-        pairs = list(dict.fromkeys(zip(to, template_id, strict=True)))
         columns = ["to", "template_id", "campaign_id", "sent_at"]
-        if not pairs:
-            return pd.DataFrame(columns=columns)
-        with self._lock:
-            try:
-                self._db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (recipient TEXT, template_id TEXT)")
-                self._db.execute("DELETE FROM temp.wanted")
-                self._db.executemany("INSERT INTO temp.wanted VALUES (?, ?)", pairs)
-                found = self._db.execute(
-                    "SELECT w.recipient, w.template_id, r.campaign_id, MAX(r.sent_at) FROM temp.wanted w "
-                    "JOIN rows r ON r.recipient = w.recipient "
-                    "AND (r.template_id = w.template_id OR r.template_id IS NULL) "
-                    "WHERE r.state = 'accepted' AND r.sent_at >= ? GROUP BY w.recipient, w.template_id",
-                    (since.astimezone(UTC).isoformat(timespec="microseconds"),),
-                ).fetchall()
-                self._db.execute("DELETE FROM temp.wanted")
-            except sqlite3.DatabaseError as exc:
-                raise self._unusable(exc) from exc
-        frame = pd.DataFrame.from_records(found, columns=columns)
-        frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
-        return frame
+        since_text = since.astimezone(UTC).isoformat(timespec="microseconds")
+        window = self._frame(_CONTACTS, (since_text, since_text))
+        window["sent_at"] = pd.to_datetime(window["sent_at"], utc=True, format="ISO8601")
+        wanted = pd.DataFrame({"to": pd.Series(to, dtype=object), "template_id": pd.Series(template_id, dtype=object)})
+        wanted = wanted.drop_duplicates()
+        known = window[window["template_id"].notna()]
+        legacy = window[window["template_id"].isna()].drop(columns="template_id")
+        found = pd.concat(
+            [wanted.merge(known, on=["to", "template_id"]), wanted.merge(legacy, on="to")], ignore_index=True
+        )
+        found = found.sort_values("sent_at", kind="stable").drop_duplicates(["to", "template_id"], keep="last")
+        return found[columns].reset_index(drop=True)
 
     def legacy_requests(self, campaign_id: str) -> list[int]:
         """Requests an earlier smskit left ``unknown``/``in_flight`` without recording their recipients."""
         rows = self._read(
             "SELECT q.request_no FROM requests q WHERE q.campaign_id = ? AND q.state IN ('unknown', 'in_flight') "
-            "AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = q.campaign_id AND r.request_no = q.request_no)",
+            "AND NOT EXISTS (SELECT 1 FROM rows r WHERE r.campaign_id = q.campaign_id AND r.request_no = q.request_no) "
+            "AND NOT EXISTS (SELECT 1 FROM items i "
+            "WHERE i.campaign_id = q.campaign_id AND i.request_no = q.request_no)",
             (campaign_id,),
         )
         return [int(r[0]) for r in rows]
@@ -393,8 +469,10 @@ class Ledger:
         """Recorded per-recipient rows: position, to, template_id, params, sms_msg_id, status, state, error,
         sent_at, request_no (in request order)."""
         frame = self._frame(
-            'SELECT position, recipient AS "to", template_id, params, sms_msg_id, status, state, error, sent_at, '
-            "request_no FROM rows WHERE campaign_id = ? ORDER BY request_no, slot",
+            'SELECT r.position, r.recipient AS "to", i.template_id, i.params, r.sms_msg_id, r.status, r.state, '
+            "r.error, r.sent_at, r.request_no FROM rows r LEFT JOIN items i ON i.campaign_id = r.campaign_id "
+            "AND i.request_no = r.request_no AND i.item_no = r.item_no WHERE r.campaign_id = ? "
+            "ORDER BY r.request_no, r.slot",
             (campaign_id,),
         )
         frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601")
@@ -449,6 +527,8 @@ class Lease:
         self.owner = owner
         self.ttl = ttl
         self.lost = threading.Event()
+        self._items: dict[int, Sequence[Item]] = {}  # this run's requests, until recorded
+        self._items_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if heartbeat:
@@ -471,43 +551,48 @@ class Lease:
         )
         return int(found[0][0])
 
-    def add_requests(self, numbers: Sequence[tuple[int, str]]) -> None:
-        """Record this run's requests as ``pending``: ``(request_no, extend)`` pairs."""
+    def add_requests(self, requests: Sequence[tuple[int, str, Sequence[Item]]]) -> None:
+        """Record this run's requests as ``pending`` with their items: ``(request_no, extend, items)``.
+
+        The items say who each request carries, so a request that was in flight when its run died can
+        still be settled recipient by recipient.
+        """
         with self.ledger.transaction() as db:
             db.executemany(
                 "INSERT INTO requests (campaign_id, request_no, state, extend) VALUES (?, ?, 'pending', ?)",
-                [(self.campaign_id, no, extend) for no, extend in numbers],
+                [(self.campaign_id, no, extend) for no, extend, _ in requests],
+            )
+            db.executemany(
+                _INSERT_ITEMS, [r for no, _, items in requests for r in _item_records(self.campaign_id, no, items)]
             )
             db.execute(
                 "UPDATE campaigns SET n_requests = n_requests + ? WHERE campaign_id = ?",
-                (len(numbers), self.campaign_id),
+                (len(requests), self.campaign_id),
             )
+        with self._items_lock:
+            self._items.update({no: items for no, _, items in requests})
 
-    def claim(self, request_no: int, rows: Sequence[ClaimRow]) -> bool:
-        """``pending → in_flight`` for ``request_no`` if it is still pending and this lease is still held,
-        with its recipients recorded (as ``unknown`` until the outcome); committed before it is sent."""
-        now = _now()
+    def claim(self, request_no: int) -> bool:
+        """``pending → in_flight`` if the request is still pending and this lease is still held: one statement
+        that checks and sets, committed before the call is made."""
         with self.ledger.transaction() as db:
             cursor = db.execute(
                 "UPDATE requests SET state = 'in_flight', owner = ?, attempts = attempts + 1, started_at = ? "
                 "WHERE campaign_id = ? AND request_no = ? AND state = 'pending' AND EXISTS ("
                 "SELECT 1 FROM campaigns c WHERE c.campaign_id = requests.campaign_id "
                 "AND c.lease_owner = ? AND c.lease_expires > ?)",
-                (self.owner, now, self.campaign_id, request_no, self.owner, time.time()),
+                (self.owner, _now(), self.campaign_id, request_no, self.owner, time.time()),
             )
-            if cursor.rowcount != 1:
-                return False
-            db.executemany(
-                "INSERT OR REPLACE INTO rows (campaign_id, request_no, slot, position, recipient, template_id, params, "
-                "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown')",
-                [(self.campaign_id, request_no, *row) for row in rows],
-            )
-        return True
+            return cursor.rowcount == 1
 
     def record(self, request_no: int, *, state: str, code: str | None, rows: Sequence[OutcomeRow] = ()) -> None:
-        """Commit a claimed request's outcome and its recipients' rows in one transaction."""
+        """Commit a claimed request's outcome and one row per number (in send order) in one transaction."""
         if state not in REQUEST_STATES:
             raise ValueError(f"unknown request state {state!r}")
+        if unknown := {row[2] for row in rows if row[2] is not None} - _RESULT_STATES:
+            raise ValueError(f"unknown row state(s) {sorted(unknown)}")
+        with self._items_lock:
+            items = self._items.get(request_no, ())
         with self.ledger.transaction() as db:
             db.execute(
                 "UPDATE requests SET state = ?, code = ?, finished_at = ? "
@@ -515,31 +600,36 @@ class Lease:
                 (state, code, _now(), self.campaign_id, request_no, self.owner),
             )
             db.executemany(
-                "UPDATE rows SET sms_msg_id = ?, status = ?, state = ?, error = ?, sent_at = ? "
-                "WHERE campaign_id = ? AND request_no = ? AND slot = ?",
-                [(mid, st, s, err, at, self.campaign_id, request_no, slot) for slot, mid, st, s, err, at in rows],
+                _INSERT_ROWS,
+                [(self.campaign_id, request_no, *slot, *row) for slot, row in zip(_slots(items), rows, strict=True)],
             )
+        with self._items_lock:
+            self._items.pop(request_no, None)
 
-    def adopt(self, request_no: int, rows: Sequence[ClaimRow]) -> None:
-        """Record the recipients of a request an earlier smskit left unknown without them (as ``unknown``)."""
+    def adopt(self, request_no: int, items: Sequence[Item]) -> None:
+        """Record the items of a request an earlier smskit left unknown without its recipients; rows ``unknown``."""
         with self.ledger.transaction() as db:
+            db.executemany(_INSERT_ITEMS, _item_records(self.campaign_id, request_no, items))
             db.executemany(
-                "INSERT OR IGNORE INTO rows (campaign_id, request_no, slot, position, recipient, template_id, params, "
-                "state) VALUES (?, ?, ?, ?, ?, ?, ?, 'unknown')",
-                [(self.campaign_id, request_no, *row) for row in rows],
+                _INSERT_ROWS,
+                [
+                    (self.campaign_id, request_no, *slot, None, None, "unknown", "in flight when its run stopped", None)
+                    for slot in _slots(items)
+                ],
             )
             db.execute(
                 "UPDATE requests SET state = 'unknown' WHERE campaign_id = ? AND request_no = ?",
                 (self.campaign_id, request_no),
             )
 
-    def describe_legacy(self, request_no: int, rows: Sequence[ClaimRow]) -> None:
-        """Give rows an earlier smskit recorded (by plan position, without template) their template and params."""
+    def describe_legacy(self, request_no: int, items: Sequence[Item]) -> None:
+        """Tie rows an earlier smskit recorded by plan position (without template or params) to their items."""
         with self.ledger.transaction() as db:
+            db.executemany(_INSERT_ITEMS, _item_records(self.campaign_id, request_no, items))
             db.executemany(
-                "UPDATE rows SET template_id = ?, params = ? WHERE campaign_id = ? AND request_no = ? "
-                "AND position = ? AND recipient = ? AND template_id IS NULL",
-                [(tpl, params, self.campaign_id, request_no, pos, to) for _, pos, to, tpl, params in rows],
+                "UPDATE rows SET item_no = ? WHERE campaign_id = ? AND request_no = ? AND position = ? "
+                "AND recipient = ? AND item_no IS NULL",
+                [(item_no, self.campaign_id, request_no, pos, to) for _, item_no, pos, to in _slots(items)],
             )
 
     def release(self) -> None:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.ledger import ClaimRow, Lease, Ledger, OutcomeRow, params_key
+from smskit.campaign.ledger import Item, Lease, Ledger, OutcomeRow, params_key
 from smskit.campaign.pacing import TokenBucket
 from smskit.campaign.plan import find_repeats, plan_campaign
 from smskit.campaign.states import OPEN_STATES, RESULT_DTYPE, SETTLED_STATES
@@ -91,16 +91,9 @@ class PlannedRequest:
         """The ``extend`` value this request carries: ``<campaign_id>:<request_no>``."""
         return f"{campaign_id}:{self.request_no}"
 
-    def claim_rows(self) -> list[ClaimRow]:
-        """``(slot, position, to, template_id, params)`` per number, as the ledger records a claim."""
-        rows: list[ClaimRow] = []
-        for item in self.items:
-            key = params_key(item.params)
-            rows += [
-                (len(rows) + i, p, n, item.template_id, key)
-                for i, (p, n) in enumerate(zip(item.positions, item.to, strict=True))
-            ]
-        return rows
+    def ledger_items(self) -> list[Item]:
+        """``(template_id, params, positions, numbers)`` per API item, as the ledger records a request."""
+        return [(i.template_id, params_key(i.params), i.positions, i.to) for i in self.items]
 
     def keeping(self, keep: np.ndarray, request_no: int) -> PlannedRequest | None:
         """This request renumbered, with only the rows whose position ``keep`` marks (None when none is left)."""
@@ -134,10 +127,8 @@ class _Outcome:
     def ledger_rows(self) -> list[OutcomeRow]:
         at = self.sent_at.isoformat(timespec="microseconds") if self.sent_at else None
         return [
-            (slot, mid, status, state, error, at)
-            for slot, (mid, status, state, error) in enumerate(
-                zip(self.sms_msg_id, self.status, self.state, self.error, strict=True)
-            )
+            (mid, status, state, error, at)
+            for mid, status, state, error in zip(self.sms_msg_id, self.status, self.state, self.error, strict=True)
         ]
 
 
@@ -527,7 +518,7 @@ def _resume(
     to_send = [r for r in (req.keeping(keep, 0) for req in requests_) if r is not None]
     to_send = [replace(r, request_no=first_no + i) for i, r in enumerate(to_send)]
     if to_send:
-        lease.add_requests([(r.request_no, r.extend(lease.campaign_id)) for r in to_send])
+        lease.add_requests([(r.request_no, r.extend(lease.campaign_id), r.ledger_items()) for r in to_send])
     return restored, to_send
 
 
@@ -555,9 +546,9 @@ def _adopt_legacy(lease: Lease, plan: Any, requests_: Sequence[PlannedRequest]) 
         if request is None:
             continue
         if request_no in legacy:
-            lease.adopt(request_no, request.claim_rows())
+            lease.adopt(request_no, request.ledger_items())
         else:
-            lease.describe_legacy(request_no, request.claim_rows())
+            lease.describe_legacy(request_no, request.ledger_items())
 
 
 def _run(
@@ -587,7 +578,7 @@ def _run(
         if stop.is_set():  # also when the run stopped while this request waited for the bucket
             return _unsent(request, state="unsent", ledger_state="pending", error="not sent: the run stopped early")
         extend = request.extend(campaign_id)
-        if lease is not None and not lease.claim(request.request_no, request.claim_rows()):
+        if lease is not None and not lease.claim(request.request_no):
             stop.set()  # the lease is gone (this run stalled past its expiry): claim nothing more
             outcome = _unsent(
                 request, state="unsent", ledger_state="pending", error="not sent: this run lost its lease"

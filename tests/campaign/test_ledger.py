@@ -53,12 +53,13 @@ T = "tpl"
 P = params_key(["123456"])
 
 
-def claim_rows(numbers: list[str], start: int = 0) -> list[tuple[int, int, str, str, str]]:
-    return [(i, start + i, n, T, P) for i, n in enumerate(numbers)]
+def request(no: int, numbers: list[str], campaign: str = "c1"):
+    """(request_no, extend, items) of a one-item request carrying ``numbers``."""
+    return (no, f"{campaign}:{no}", [(T, P, list(range(len(numbers))), numbers)])
 
 
 def accepted(numbers: list[str], at: str = "2026-11-25T08:00:00.000000+00:00"):
-    return [(i, f"id-{n}", "000000", "accepted", None, at) for i, n in enumerate(numbers)]
+    return [(f"id-{n}", "000000", "accepted", None, at) for n in numbers]
 
 
 def dead_pid() -> int:
@@ -70,17 +71,18 @@ def test_crashed_run_in_flight_becomes_unknown_for_the_next_run(tmp_path) -> Non
     path = tmp_path / "c.sqlite"
     with Ledger(path) as ledger:
         lease = ledger.acquire("c1", ttl=0.3, heartbeat=False)
-        lease.add_requests([(0, "c1:0"), (1, "c1:1"), (2, "c1:2")])
-        assert lease.claim(0, claim_rows(["+6591000000"]))
+        lease.add_requests([request(0, ["+6591000000"]), request(1, ["+6591000001"]), request(2, ["+6591000002"])])
+        assert lease.claim(0)
         lease.record(0, state="done", code="000000", rows=accepted(["+6591000000"]))
-        assert lease.claim(1, claim_rows(["+6591000001"]))  # the process "crashes" here: no record, no release
+        assert lease.claim(1)  # the process "crashes" here: no record, no release
     time.sleep(0.4)  # its lease expires
     with Ledger(path) as ledger, ledger.acquire("c1", heartbeat=False):
         states = ledger.requests("c1").set_index("request_no")["state"].to_dict()
         assert states == {0: "done", 1: "unknown", 2: "pending"}
         history = ledger.history("c1").set_index("to")
         assert history.loc["+6591000000", "state"] == "accepted"
-        assert history.loc["+6591000001", "state"] == "unknown"  # recorded at the claim, before sending
+        assert history.loc["+6591000001", "state"] == "unknown"  # its items said who it carried
+        assert "+6591000002" not in history.index  # never claimed: nothing to settle
         assert history.loc["+6591000000", "params"] == P
         assert str(history["sent_at"].dt.tz) == "UTC"
 
@@ -88,14 +90,14 @@ def test_crashed_run_in_flight_becomes_unknown_for_the_next_run(tmp_path) -> Non
 def test_claim_checks_and_sets_in_one_statement(tmp_path) -> None:
     with Ledger(tmp_path / "c.sqlite") as ledger:
         lease = ledger.acquire("c1", ttl=0.3, heartbeat=False)
-        lease.add_requests([(0, "c1:0"), (1, "c1:1")])
-        assert lease.claim(0, claim_rows(["+6591000000"])) is True
-        assert lease.claim(0, claim_rows(["+6591000000"])) is False  # no longer pending
+        lease.add_requests([request(0, ["+6591000000"]), request(1, ["+6591000001"])])
+        assert lease.claim(0) is True
+        assert lease.claim(0) is False  # no longer pending
         time.sleep(0.4)
-        assert lease.claim(1, claim_rows(["+6591000001"])) is False  # the lease expired: nothing claimed
+        assert lease.claim(1) is False  # the lease expired: nothing claimed
         other = ledger.acquire("c1", heartbeat=False)  # a new run takes over the expired lease
-        assert lease.claim(1, claim_rows(["+6591000001"])) is False
-        assert other.claim(1, claim_rows(["+6591000001"])) is True
+        assert lease.claim(1) is False
+        assert other.claim(1) is True
         assert ledger.requests("c1")["owner"].tolist() == [lease.owner, other.owner]
 
 
@@ -103,8 +105,8 @@ def test_second_run_refused_while_the_first_holds_the_lease(tmp_path) -> None:
     path = tmp_path / "c.sqlite"
     with Ledger(path) as first_book, Ledger(path) as second_book:
         with first_book.acquire("c1") as first:
-            first.add_requests([(0, "c1:0")])
-            assert first.claim(0, claim_rows(["+6591000000"]))
+            first.add_requests([request(0, ["+6591000000"])])
+            assert first.claim(0)
             with pytest.raises(ConcurrentRunError, match="another run") as info:
                 second_book.acquire("c1")
             assert "wait_for_lease" in info.value.advice
@@ -138,30 +140,34 @@ def test_a_dead_owner_on_this_host_does_not_block(tmp_path) -> None:
     path = tmp_path / "c.sqlite"
     with Ledger(path) as ledger:
         crashed = ledger.acquire("c1", owner=f"{socket.gethostname()}:{dead_pid()}:x", ttl=3600, heartbeat=False)
-        crashed.add_requests([(0, "c1:0")])
-        assert crashed.claim(0, claim_rows(["+6591000000"]))
+        crashed.add_requests([request(0, ["+6591000000"])])
+        assert crashed.claim(0)
         with ledger.acquire("c1", heartbeat=False):  # no wait for the hour-long lease
             assert ledger.requests("c1")["state"].tolist() == ["unknown"]
 
 
 def test_record_is_one_transaction(tmp_path) -> None:
     with Ledger(tmp_path / "c.sqlite") as ledger, ledger.acquire("c1", heartbeat=False) as lease:
-        lease.add_requests([(0, "c1:0")])
-        assert lease.claim(0, claim_rows(["+6591000000", "+6591000001"]))
-        bad_rows = [(0, "a", "000000", "accepted", None, None), (1, "b", None, "not-a-state", None, None)]
+        lease.add_requests([request(0, ["+6591000000", "+6591000001"])])
+        assert lease.claim(0)
+        with pytest.raises(ValueError, match="not-a-state"):
+            lease.record(0, state="done", code="000000", rows=[("a", "000000", "not-a-state", None, None)] * 2)
+        bad_rows = [("a", "000000", "accepted", None, None), ("b", None, None, None, None)]  # state NOT NULL
         with pytest.raises(sqlite3.IntegrityError):
             lease.record(0, state="done", code="000000", rows=bad_rows)
         assert ledger.requests("c1")["state"].tolist() == ["in_flight"]  # the state update rolled back with the rows
-        assert set(ledger.rows("c1")["state"]) == {"unknown"}
+        assert ledger.rows("c1").empty
+        lease.record(0, state="done", code="000000", rows=accepted(["+6591000000", "+6591000001"]))
+        assert ledger.rows("c1")["state"].tolist() == ["accepted", "accepted"]
 
 
 def test_history_prefers_accepted_then_unknown(tmp_path) -> None:
     number = ["+6591000000"]
     with Ledger(tmp_path / "c.sqlite") as ledger, ledger.acquire("c1", heartbeat=False) as lease:
-        lease.add_requests([(0, "c1:0"), (1, "c1:1"), (2, "c1:2")])
+        lease.add_requests([request(no, number) for no in range(3)])
         for no, outcome in ((0, "accepted"), (1, "rejected"), (2, "unknown")):
-            assert lease.claim(no, claim_rows(number))
-            lease.record(no, state="done", code="E000510", rows=[(0, None, "E200015", outcome, None, None)])
+            assert lease.claim(no)
+            lease.record(no, state="done", code="E000510", rows=[(None, "E200015", outcome, None, None)])
         history = ledger.history("c1")
         assert history[["to", "state", "request_no", "extend"]].values.tolist() == [[number[0], "accepted", 0, "c1:0"]]
 
@@ -173,19 +179,21 @@ def test_contacts_across_campaigns_use_the_index(tmp_path) -> None:
     with Ledger(tmp_path / "c.sqlite") as ledger:
         for campaign, at in (("spring", old), ("summer", recent)):
             with ledger.acquire(campaign, heartbeat=False) as lease:
-                lease.add_requests([(0, f"{campaign}:0")])
-                assert lease.claim(0, claim_rows(["+6591000000", "+6591000001"]))
+                lease.add_requests([request(0, ["+6591000000", "+6591000001"], campaign)])
+                assert lease.claim(0)
                 lease.record(0, state="done", code="000000", rows=accepted(["+6591000000", "+6591000001"], at))
+        statements: list[str] = []
+        ledger._db.set_trace_callback(statements.append)
         found = ledger.contacts(
             ["+6591000000", "+6591000001", "+6591000002", "+6591000000"],
             [T, "other", T, T],
             since=now - timedelta(hours=24),
         )
+        ledger._db.set_trace_callback(None)
         assert found[["to", "template_id", "campaign_id"]].values.tolist() == [["+6591000000", T, "summer"]]
-        plan = ledger._db.execute(
-            "EXPLAIN QUERY PLAN SELECT 1 FROM rows WHERE recipient = ? AND template_id = ?", ("+1", T)
-        ).fetchall()
-        assert "rows_by_recipient" in " ".join(str(step) for step in plan)
+        query = next(q for q in statements if "requests_by_time" in q)
+        plan = " ".join(str(step) for step in ledger._db.execute("EXPLAIN QUERY PLAN " + query).fetchall())
+        assert "SEARCH q USING INDEX requests_by_time" in plan  # reads only the window's requests and their rows
 
 
 def test_first_release_schema_is_migrated(tmp_path) -> None:
@@ -234,10 +242,10 @@ def test_not_a_database_is_a_ledger_error(tmp_path) -> None:
 def test_damaged_ledger_says_what_it_last_knew(tmp_path) -> None:
     path = tmp_path / "c.sqlite"
     with Ledger(path) as ledger, ledger.acquire("spring", heartbeat=False) as lease:
-        lease.add_requests([(n, f"spring:{n}") for n in range(40)])
         numbers = [f"+65910{i:05d}" for i in range(500)]
+        lease.add_requests([request(n, numbers, "spring") for n in range(40)])
         for n in range(3):
-            assert lease.claim(n, claim_rows(numbers))
+            assert lease.claim(n)
             lease.record(n, state="done", code="000000", rows=accepted(numbers))
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -264,7 +272,7 @@ def _advice_never_leads_to_resending(error: LedgerError) -> None:
 
 def test_repr_html_lists_request_states(tmp_path) -> None:
     with Ledger(tmp_path / "c.sqlite") as ledger, ledger.acquire("<c1>", heartbeat=False) as lease:
-        lease.add_requests([(0, "x:0"), (1, "x:1")])
+        lease.add_requests([request(0, ["+6591000000"], "x"), request(1, ["+6591000001"], "x")])
         page = ledger._repr_html_()
         assert "&lt;c1&gt;" in page
         assert "pending" in page
