@@ -237,6 +237,12 @@ def main() -> None:
     print(f"first release's ledger (baseline): {old:.2f} s, {old / n_requests * 1e3:.2f} ms per request")
     print(f"claims + leases:                   {new:.2f} s, {new / n_requests * 1e3:.2f} ms per request")
     print(f"ratio new/old: {new / old:.3f} (target: at most 1.10)")
+    print(
+        "rounds (s): old "
+        + " ".join(f"{t:.2f}" for t in times["old"])
+        + " / new "
+        + " ".join(f"{t:.2f}" for t in times["new"])
+    )
     print(f"re-run: reading the campaign's history ({len(history):,} recipients) took {resume_s:.2f} s")
     print(f"repeat check of {len(NUMBERS):,} numbers against the ledger ({len(repeats):,} found) took {repeat_s:.2f} s")
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import html
 import json
+import operator
 import os
 import socket
 import sqlite3
@@ -86,7 +87,6 @@ CREATE TABLE items (
     item_no     INTEGER NOT NULL,
     template_id TEXT NOT NULL,
     params      TEXT NOT NULL,
-    positions   TEXT NOT NULL,
     numbers     TEXT NOT NULL,
     PRIMARY KEY (campaign_id, request_no, item_no)
 )"""
@@ -136,7 +136,8 @@ _MIGRATE_FROM_0 = [
 ]
 
 Item = tuple[str, str, Sequence[int], Sequence[str]]
-"""One API item of a request: (template_id, params as :func:`params_key` text, plan positions, numbers)."""
+"""One API item of a request: (template_id, params as :func:`params_key` text, plan positions, numbers).
+The ledger stores the item without the positions (they belong to one run's plan)."""
 OutcomeRow = tuple[str | None, str | None, str, str | None, str | None]
 """(sms_msg_id, status, state, error, sent_at ISO-8601) of one number of a request, in the request's order."""
 _INSERT_ROWS = (
@@ -144,43 +145,51 @@ _INSERT_ROWS = (
     "state, error, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _INSERT_ITEMS = (
-    "INSERT OR IGNORE INTO items (campaign_id, request_no, item_no, template_id, params, positions, numbers) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT OR IGNORE INTO items (campaign_id, request_no, item_no, template_id, params, numbers) "
+    "VALUES (?, ?, ?, ?, ?, ?)"
 )
 
 
-# the rows accepted since ? of the requests answered since ? (requests_by_time, then each request's rows)
+# the rows accepted since ? of the requests answered since ? (requests_by_time, then each request's rows), and
+# those requests' items; matched to the wanted numbers and templates in pandas
 _CONTACTS = (
-    'SELECT r.recipient AS "to", i.template_id, r.campaign_id, r.sent_at '
+    'SELECT r.recipient AS "to", r.campaign_id, r.request_no, COALESCE(r.item_no, -1) AS item_no, r.sent_at '
     "FROM requests q INDEXED BY requests_by_time "
     "CROSS JOIN rows r ON r.campaign_id = q.campaign_id AND r.request_no = q.request_no "  # CROSS JOIN: this order
-    "LEFT JOIN items i ON i.campaign_id = r.campaign_id AND i.request_no = r.request_no AND i.item_no = r.item_no "
     "WHERE q.finished_at >= ? AND r.sent_at >= ? AND r.state = 'accepted'"
+)
+_WINDOW_ITEMS = (
+    "SELECT i.campaign_id, i.request_no, i.item_no, i.template_id FROM requests q INDEXED BY requests_by_time "
+    "CROSS JOIN items i ON i.campaign_id = q.campaign_id AND i.request_no = q.request_no WHERE q.finished_at >= ?"
 )
 
 
 def _item_records(campaign_id: str, request_no: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
     return [
-        (campaign_id, request_no, no, tpl, params, ",".join(map(str, positions)), ",".join(numbers))
-        for no, (tpl, params, positions, numbers) in enumerate(items)
+        (campaign_id, request_no, no, tpl, params, ",".join(numbers))
+        for no, (tpl, params, _, numbers) in enumerate(items)
     ]
 
 
-def _slots(items: Sequence[Item]) -> list[tuple[int, int, int, str]]:
-    """(slot, item_no, position, number) for every number of a request, in send order."""
-    out: list[tuple[int, int, int, str]] = []
+def _slots(campaign_id: str, request_no: int, items: Sequence[Item]) -> list[tuple[Any, ...]]:
+    """(campaign_id, request_no, slot, item_no, position, number) for every number of a request, in send order."""
+    out: list[tuple[Any, ...]] = []
     for item_no, (_, _, positions, numbers) in enumerate(items):
-        out += [(len(out) + i, item_no, int(p), n) for i, (p, n) in enumerate(zip(positions, numbers, strict=True))]
+        base = len(out)
+        out += [
+            (campaign_id, request_no, base + i, item_no, p, n)
+            for i, (p, n) in enumerate(zip(positions, numbers, strict=True))
+        ]
     return out
 
 
 def _stored_items(db: sqlite3.Connection, campaign_id: str, request_no: int) -> list[Item]:
+    """A request's items as recorded; plan positions are not stored (-1: the run that planned them is gone)."""
     found = db.execute(
-        "SELECT template_id, params, positions, numbers FROM items WHERE campaign_id = ? AND request_no = ? "
-        "ORDER BY item_no",
+        "SELECT template_id, params, numbers FROM items WHERE campaign_id = ? AND request_no = ? ORDER BY item_no",
         (campaign_id, request_no),
     ).fetchall()
-    return [(tpl, params, [int(p) for p in pos.split(",")], nums.split(",")) for tpl, params, pos, nums in found]
+    return [(tpl, params, [-1] * (nums.count(",") + 1), nums.split(",")) for tpl, params, nums in found]
 
 
 def _now() -> str:
@@ -372,8 +381,8 @@ class Ledger:
                 db.executemany(
                     _INSERT_ROWS,
                     [
-                        (campaign_id, request_no, *slot, None, None, "unknown", "in flight when its run stopped", None)
-                        for slot in _slots(_stored_items(db, campaign_id, request_no))
+                        (*slot, None, None, "unknown", "in flight when its run stopped", None)
+                        for slot in _slots(campaign_id, request_no, _stored_items(db, campaign_id, request_no))
                     ],
                 )
         return None
@@ -400,30 +409,31 @@ class Ledger:
         """Each recipient this campaign has tried, with its best outcome so far.
 
         One row per ``(to, template_id, params)`` (params as :func:`params_key` text; template and params
-        are NA for rows an earlier smskit recorded): state (``accepted`` if any attempt was accepted, else
-        ``unknown`` if any may have been sent, else the latest), sms_msg_id, status, error, sent_at,
-        request_no, extend.
+        are NA for rows an earlier smskit recorded): state and settled (the best attempt by
+        :data:`~smskit.campaign.states.SETTLED_STATES` — accepted, else unknown, else rejected in an
+        answered request — is settled; otherwise the latest attempt, not settled), sms_msg_id, status,
+        error, sent_at, request_no, extend.
         """
         rows = self._frame(
-            'SELECT recipient AS "to", request_no, item_no, state, sms_msg_id, status, error, sent_at FROM rows '
-            "WHERE campaign_id = ?",
+            'SELECT recipient AS "to", request_no, COALESCE(item_no, -1) AS item_no, state, sms_msg_id, status, '
+            "error, sent_at FROM rows WHERE campaign_id = ?",
             (campaign_id,),
         )
         items = self._frame(
             "SELECT request_no, item_no, template_id, params FROM items WHERE campaign_id = ?", (campaign_id,)
         )
-        extends = self._frame("SELECT request_no, extend FROM requests WHERE campaign_id = ?", (campaign_id,))
-        rows["item_no"] = rows["item_no"].astype("Int64")
-        items["item_no"] = items["item_no"].astype("Int64")
-        frame = rows.merge(items, on=["request_no", "item_no"], how="left").merge(extends, on="request_no", how="left")
-        rank = frame["state"].map({state: i for i, state in enumerate(SETTLED_STATES)}).fillna(len(SETTLED_STATES))
-        frame = frame.assign(_rank=rank, _latest=-frame["request_no"])
+        requests = self._frame(
+            "SELECT request_no, extend, state AS request_state FROM requests WHERE campaign_id = ?", (campaign_id,)
+        )
+        frame = rows.merge(items, on=["request_no", "item_no"], how="left").merge(requests, on="request_no", how="left")
+        rank = frame["state"].map({state: i for i, state in enumerate(SETTLED_STATES)})
+        refused = frame["state"].eq("rejected") & frame["request_state"].ne("done")  # the request sent nothing
+        frame["settled"] = rank.notna() & ~refused
+        frame = frame.assign(_rank=rank.where(frame["settled"], len(SETTLED_STATES)), _latest=-frame["request_no"])
         frame = frame.sort_values(["_rank", "_latest"], kind="stable")
         keys = ["to", "template_id", "params"]
-        best = frame.drop_duplicates(keys)[
-            [*keys, "state", "sms_msg_id", "status", "error", "sent_at", "request_no", "extend"]
-        ]
-        best = best.reset_index(drop=True)
+        columns = [*keys, "state", "settled", "sms_msg_id", "status", "error", "sent_at", "request_no", "extend"]
+        best = frame.drop_duplicates(keys)[columns].reset_index(drop=True)
         best["sent_at"] = pd.to_datetime(best["sent_at"], utc=True, format="ISO8601")
         return best
 
@@ -438,6 +448,9 @@ class Ledger:
         columns = ["to", "template_id", "campaign_id", "sent_at"]
         since_text = since.astimezone(UTC).isoformat(timespec="microseconds")
         window = self._frame(_CONTACTS, (since_text, since_text))
+        window = window[window["to"].isin(set(to))]
+        items = self._frame(_WINDOW_ITEMS, (since_text,))
+        window = window.merge(items, on=["campaign_id", "request_no", "item_no"], how="left")
         window["sent_at"] = pd.to_datetime(window["sent_at"], utc=True, format="ISO8601")
         wanted = pd.DataFrame({"to": pd.Series(to, dtype=object), "template_id": pd.Series(template_id, dtype=object)})
         wanted = wanted.drop_duplicates()
@@ -467,7 +480,8 @@ class Ledger:
     # -- views -----------------------------------------------------------------------------------
     def rows(self, campaign_id: str) -> pd.DataFrame:
         """Recorded per-recipient rows: position, to, template_id, params, sms_msg_id, status, state, error,
-        sent_at, request_no (in request order)."""
+        sent_at, request_no (in request order). ``position`` is the row's place in the plan of the run that
+        sent it (-1 for the rows of a call that was in flight when its run died)."""
         frame = self._frame(
             'SELECT r.position, r.recipient AS "to", i.template_id, i.params, r.sms_msg_id, r.status, r.state, '
             "r.error, r.sent_at, r.request_no FROM rows r LEFT JOIN items i ON i.campaign_id = r.campaign_id "
@@ -589,7 +603,7 @@ class Lease:
         """Commit a claimed request's outcome and one row per number (in send order) in one transaction."""
         if state not in REQUEST_STATES:
             raise ValueError(f"unknown request state {state!r}")
-        if unknown := {row[2] for row in rows if row[2] is not None} - _RESULT_STATES:
+        if unknown := set(map(operator.itemgetter(2), rows)) - _RESULT_STATES - {None}:
             raise ValueError(f"unknown row state(s) {sorted(unknown)}")
         with self._items_lock:
             items = self._items.get(request_no, ())
@@ -599,10 +613,10 @@ class Lease:
                 "WHERE campaign_id = ? AND request_no = ? AND owner = ?",
                 (state, code, _now(), self.campaign_id, request_no, self.owner),
             )
-            db.executemany(
-                _INSERT_ROWS,
-                [(self.campaign_id, request_no, *slot, *row) for slot, row in zip(_slots(items), rows, strict=True)],
-            )
+            slots = _slots(self.campaign_id, request_no, items)
+            if len(slots) != len(rows):
+                raise ValueError(f"request {request_no} carries {len(slots)} numbers, {len(rows)} outcomes given")
+            db.executemany(_INSERT_ROWS, map(operator.add, slots, rows))
         with self._items_lock:
             self._items.pop(request_no, None)
 
@@ -613,8 +627,8 @@ class Lease:
             db.executemany(
                 _INSERT_ROWS,
                 [
-                    (self.campaign_id, request_no, *slot, None, None, "unknown", "in flight when its run stopped", None)
-                    for slot in _slots(items)
+                    (*slot, None, None, "unknown", "in flight when its run stopped", None)
+                    for slot in _slots(self.campaign_id, request_no, items)
                 ],
             )
             db.execute(
@@ -629,7 +643,10 @@ class Lease:
             db.executemany(
                 "UPDATE rows SET item_no = ? WHERE campaign_id = ? AND request_no = ? AND position = ? "
                 "AND recipient = ? AND item_no IS NULL",
-                [(item_no, self.campaign_id, request_no, pos, to) for _, item_no, pos, to in _slots(items)],
+                [
+                    (item_no, cid, no, pos, to)
+                    for cid, no, _, item_no, pos, to in _slots(self.campaign_id, request_no, items)
+                ],
             )
 
     def release(self) -> None:

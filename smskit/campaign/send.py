@@ -34,7 +34,7 @@ from smskit import codes
 from smskit.campaign.ledger import Item, Lease, Ledger, OutcomeRow, params_key
 from smskit.campaign.pacing import TokenBucket
 from smskit.campaign.plan import find_repeats, plan_campaign
-from smskit.campaign.states import OPEN_STATES, RESULT_DTYPE, SETTLED_STATES
+from smskit.campaign.states import OPEN_STATES, RESULT_DTYPE
 from smskit.client import Client, SendResult, SmsItem
 from smskit.client.checks import check_status_callback
 from smskit.config import check_base_url
@@ -315,8 +315,9 @@ def send_campaign(
     ledger
         A SQLite path or :class:`~smskit.campaign.ledger.Ledger` (the contact history). With it, a
         re-run of the same campaign resumes **by recipient**: a row whose (number, template, params)
-        the ledger shows accepted, unknown or in flight for this campaign is not sent again (its
-        recorded outcome is returned); new, fixed or reordered rows are sent. A number the ledger
+        the ledger shows accepted, unknown or in flight for this campaign, or refused by the platform
+        for that number, is not sent again (its recorded outcome is returned); new, fixed or
+        reordered rows, and rows of calls refused as a whole, are sent. A number the ledger
         shows accepted for the same template within the repeat window (24 h), in any campaign, is
         ``suppressed`` unless the plan was made with ``allow_repeat=True``.
     rate
@@ -479,9 +480,8 @@ def _resume(
     legacy = history[history["template_id"].isna()].drop(columns=["template_id", "params"])
     by_number = candidates[~candidates["position"].isin(exact["position"])].merge(legacy, on="to", how="inner")
     found = pd.concat([exact, by_number.drop_duplicates("position")], ignore_index=True)
-    settled = found["state"].eq("accepted") | (found["state"].eq("unknown") & ~resend_unknown)
-    found = found[settled | ~np.asarray(ready)[found["position"].to_numpy(dtype=np.int64)]]
-    found = found[found["state"].isin(SETTLED_STATES)]
+    resend = found["state"].eq("unknown") & resend_unknown & ready[found["position"].to_numpy(dtype=np.int64)]
+    found = found[found["settled"].astype(bool) & ~resend]
     restored = found.set_index("position")[
         ["state", "sms_msg_id", "status", "error", "sent_at", "extend", "request_no"]
     ].astype(object)

@@ -76,9 +76,11 @@ SENT_STATES: tuple[str, ...] = ("accepted", "rejected", "unknown")
 NOT_SENT_STATES: tuple[str, ...] = tuple(s for s in RESULT_STATES if s not in SENT_STATES)
 #: Plan states of rows the plan leaves out of this run.
 LEFT_OUT_STATES: tuple[str, ...] = tuple(s for s in PLAN_STATES if s != "ready")
-#: History states that stop a re-run from sending a recipient again, best first: it was accepted, or it
-#: may have been (``unknown``, re-sent only with ``resend_unknown=True``).
-SETTLED_STATES: tuple[str, ...] = ("accepted", "unknown")
+#: History states that stop a re-run from sending a recipient again, best first: it was accepted, it may
+#: have been (``unknown``: re-sent only with ``resend_unknown=True``), or the platform answered for that
+#: number with a refusal (``rejected`` in an answered request; a refused *request* sent nothing and its
+#: rows are sent again).
+SETTLED_STATES: tuple[str, ...] = ("accepted", "unknown", "rejected")
 #: Result states that still need settling: a re-run sends ``unsent``, reports settle ``unknown``.
 OPEN_STATES: tuple[str, ...] = ("unsent", "unknown")
 

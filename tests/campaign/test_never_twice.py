@@ -217,6 +217,22 @@ def test_edited_file_rerun_sends_only_new_and_fixed_rows(emulator, tmp_path) -> 
         assert book.campaigns()["campaign_id"].tolist() == [f"spring.{VERIFY}"]
 
 
+def test_rejected_rows_keep_their_answer_and_fixed_rows_are_sent(emulator, tmp_path) -> None:
+    """A number the platform refused (E200028 here) is not re-sent as it was; with its params fixed it is new."""
+    ledger = tmp_path / "c.sqlite"
+    rows = frame(3)
+    rows.loc[101, "code"] = "12ab56"  # NUM_6 takes digits only: the emulator refuses this number
+    first = send(rows, emulator.client(), ledger=ledger, campaign_id="c1")
+    assert list(first["state"].astype(str)) == ["accepted", "rejected", "accepted"]
+    again = send(rows, emulator.client(), ledger=ledger, campaign_id="c1")
+    assert len(emulator.requests()) == 1
+    assert again.loc[101, "status"] == "E200028"
+    rows.loc[101, "code"] = "654321"
+    fixed = send(rows, emulator.client(), ledger=ledger, campaign_id="c1")
+    assert (fixed["state"] == "accepted").all()
+    assert len(assert_at_most_once(emulator)) == 3
+
+
 def test_a_changed_param_for_a_number_already_sent_is_a_repeat(emulator, tmp_path) -> None:
     ledger = tmp_path / "c.sqlite"
     send(frame(3), emulator.client(), ledger=ledger, campaign_id="c1")
