@@ -201,19 +201,28 @@ def params_key(params: Sequence[str]) -> str:
     return json.dumps(list(params), ensure_ascii=False, separators=(",", ":"))
 
 
+def _machine() -> str:
+    """This host and PID namespace: pids are only comparable between processes that share both."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}/{namespace}"
+
+
 def new_owner() -> str:
-    """A run's lease owner id: ``host:pid:random`` (the pid lets a run on this host see a crashed owner)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    """A run's lease owner id: ``host/pid-namespace:pid:random`` (so a run on the same machine can see that
+    the owner's process is gone)."""
+    return f"{_machine()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
 
 
 def _owner_is_dead(owner: str) -> bool:
-    """True only when ``owner`` ran on this host and its process no longer exists."""
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
+    """True only when ``owner`` ran on this host, in this PID namespace, and its process no longer exists."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or parts[0] != _machine() or not parts[1].isdigit():
         return False
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(int(parts[1]), 0)
     except ProcessLookupError:
         return True
     except OSError:

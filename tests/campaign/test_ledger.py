@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smskit.campaign.ledger import SCHEMA_VERSION, Ledger, params_key
+from smskit.campaign.ledger import SCHEMA_VERSION, Ledger, new_owner, params_key
 from smskit.errors import ConcurrentRunError, LedgerError
 
 # The first release's schema, verbatim: the migration path starts here.
@@ -139,11 +139,16 @@ def test_waits_for_the_lease_when_asked(tmp_path) -> None:
 def test_a_dead_owner_on_this_host_does_not_block(tmp_path) -> None:
     path = tmp_path / "c.sqlite"
     with Ledger(path) as ledger:
-        crashed = ledger.acquire("c1", owner=f"{socket.gethostname()}:{dead_pid()}:x", ttl=3600, heartbeat=False)
+        here = new_owner().rsplit(":", 2)[0]  # this host and PID namespace
+        crashed = ledger.acquire("c1", owner=f"{here}:{dead_pid()}:x", ttl=3600, heartbeat=False)
         crashed.add_requests([request(0, ["+6591000000"])])
         assert crashed.claim(0)
         with ledger.acquire("c1", heartbeat=False):  # no wait for the hour-long lease
             assert ledger.requests("c1")["state"].tolist() == ["unknown"]
+        elsewhere = ledger.acquire("c2", owner=f"{socket.gethostname()}/other-ns:{dead_pid()}:y", heartbeat=False)
+        with pytest.raises(ConcurrentRunError):  # a pid from another PID namespace proves nothing
+            ledger.acquire("c2", heartbeat=False)
+        elsewhere.release()
 
 
 def test_record_is_one_transaction(tmp_path) -> None:
