@@ -68,7 +68,7 @@ MAX_ITEMS_PER_CALL = MAX_ITEMS
 APIS = ("batchSendSms", "batchSendDiffSms")
 #: ``dedupe=`` choices: "number" (one message per number per campaign) or None (exact duplicates only).
 DEDUPE = {"number": "one message per number (the first row wins)", None: "exact duplicates only"}
-#: Default repeat window: a number accepted for a template this recently is not sent it again.
+#: Default repeat window: a number accepted for a template this recently is not sent that template again.
 REPEAT_WINDOW = pd.Timedelta(hours=24)
 _ENC_DTYPE = pd.CategoricalDtype(["GSM-7", "UCS-2"])
 _API_DTYPE = pd.CategoricalDtype(list(APIS))
@@ -112,6 +112,7 @@ class CampaignPlan:
     skip_invalid: bool = False
     dedupe: str | None = "number"
     allow_repeat: bool = False
+    repeat_window: pd.Timedelta = REPEAT_WINDOW
     source: str | None = None
     template_id: str | None = None
     template_column: str | None = None
@@ -447,6 +448,7 @@ def plan_campaign(
         skip_invalid=skip_invalid,
         dedupe=dedupe,
         allow_repeat=allow_repeat,
+        repeat_window=window,
         source=source if isinstance(source, str) else None,
         template_id=None if template_id is None else str(template_id),
         template_column=template_column,

@@ -33,7 +33,7 @@ import pandas as pd
 from smskit import codes
 from smskit.campaign.ledger import Item, Lease, Ledger, OutcomeRow, params_key
 from smskit.campaign.pacing import TokenBucket
-from smskit.campaign.plan import find_repeats, plan_campaign
+from smskit.campaign.plan import REPEAT_WINDOW, find_repeats, plan_campaign
 from smskit.campaign.states import OPEN_STATES, RESULT_DTYPE
 from smskit.client import Client, SendResult, SmsItem
 from smskit.client.checks import check_status_callback
@@ -496,6 +496,7 @@ def _resume(
             pd.Series(keys["to"].to_numpy()[left], index=left),
             pd.Series(keys["template_id"].to_numpy()[left], index=left),
             book,
+            window=getattr(plan, "repeat_window", REPEAT_WINDOW),
         )
         if len(repeats):
             extra = pd.DataFrame(

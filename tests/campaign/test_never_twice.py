@@ -303,6 +303,19 @@ def test_allow_repeat_sends_anyway(emulator, tmp_path) -> None:
     assert emulator.sent()["to"].value_counts().max() == 2  # asked for: each number twice, once per campaign
 
 
+def test_send_uses_the_plans_repeat_window(emulator, tmp_path) -> None:
+    ledger = tmp_path / "c.sqlite"
+    send(frame(2), emulator.client(), ledger=ledger, campaign_id="spring")
+    time.sleep(0.01)
+    plan = smskit.plan_campaign(frame(2), template_id=VERIFY, params=["code"], repeat_window="1ms")
+    again = smskit.send_campaign(plan, client=emulator.client(), ledger=ledger, campaign_id="summer", progress=False)
+    assert (again["state"] == "accepted").all()  # outside a 1 ms window: not repeats
+    default = smskit.plan_campaign(frame(2), template_id=VERIFY, params=["code"])
+    third = smskit.send_campaign(default, client=emulator.client(), ledger=ledger, campaign_id="autumn", progress=False)
+    assert (third["state"] == "suppressed").all()
+    assert emulator.sent()["to"].value_counts().max() == 2
+
+
 def test_cli_allow_repeat_and_no_dedupe(emulator, tmp_path) -> None:
     path, ledger = tmp_path / "list.csv", tmp_path / "c.sqlite"
     pd.DataFrame({"phone": [numbers(1)[0]] * 2 + numbers(1, 1), "code": ["111111", "222222", "333333"]}).to_csv(
