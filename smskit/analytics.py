@@ -4,9 +4,10 @@ Every function takes a frame and column names as strings and returns a tidy Data
 never mutated. Rates come with a Wilson score interval, which stays inside [0, 1] and behaves at
 rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
 
-Who counts as *sent*: when the frame has a ``state`` column (the funnel), rows whose state is
-``invalid`` or ``suppressed`` were never sent and are left out of every denominator; ``rejected`` and
-``unknown`` rows were sent and count as not delivered. A reports frame (no ``state``) counts every row.
+Who counts as *sent*: when the frame has a ``state`` column (the funnel or send results), rows in
+:data:`~smskit.campaign.states.NOT_SENT_STATES` (``unsent``, ``invalid``, ``suppressed``, …) were
+never sent and are left out of every denominator; ``rejected`` and ``unknown`` rows were sent and
+count as not delivered. A reports frame (no ``state``) counts every row.
 
 Usage::
 
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
+from smskit.campaign.states import NOT_SENT_STATES
 from smskit.errors import DataValidationError
 
 __all__ = [
@@ -39,9 +41,6 @@ __all__ = [
     "sent_rows",
     "wilson_interval",
 ]
-
-#: Funnel states of rows that were never handed to the platform.
-NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed")
 
 #: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
 DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")

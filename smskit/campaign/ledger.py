@@ -25,11 +25,10 @@ from typing import Any
 
 import pandas as pd
 
+from smskit.campaign.states import REQUEST_STATES
 from smskit.errors import LedgerError
 
-__all__ = ["REQUEST_STATES", "Ledger"]
-
-REQUEST_STATES = ("pending", "in_flight", "done", "unknown")
+__all__ = ["Ledger"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS campaigns (
@@ -42,7 +41,7 @@ CREATE TABLE IF NOT EXISTS campaigns (
 CREATE TABLE IF NOT EXISTS requests (
     campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
     request_no  INTEGER NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('pending', 'in_flight', 'done', 'unknown')),
+    state       TEXT NOT NULL CHECK (state IN (@REQUEST_STATES@)),
     extend      TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
     code        TEXT,
@@ -62,7 +61,7 @@ CREATE TABLE IF NOT EXISTS rows (
     sent_at     TEXT,
     PRIMARY KEY (campaign_id, position)
 );
-"""
+""".replace("@REQUEST_STATES@", ", ".join(f"'{s}'" for s in REQUEST_STATES))
 
 RowRecord = tuple[int, str, str | None, str | None, str, str | None, str | None]
 """(position, to, sms_msg_id, status, state, error, sent_at ISO-8601)"""

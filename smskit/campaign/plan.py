@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES
 from smskit.errors import DataValidationError
 from smskit.numbers import normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
@@ -49,19 +50,19 @@ __all__ = [
     "MAX_ITEMS_PER_CALL",
     "MAX_NUMBERS_PER_CALL",
     "MAX_NUMBERS_PER_ITEM",
-    "STATES",
     "CampaignPlan",
     "plan_campaign",
 ]
 
 MAX_NUMBERS_PER_ITEM = MAX_NUMBERS_PER_CALL = MAX_NUMBERS
 MAX_ITEMS_PER_CALL = MAX_ITEMS
-STATES = ("ready", "invalid", "suppressed")
 APIS = ("batchSendSms", "batchSendDiffSms")
-_STATE_DTYPE = pd.CategoricalDtype(list(STATES))
 _ENC_DTYPE = pd.CategoricalDtype(["GSM-7", "UCS-2"])
 _API_DTYPE = pd.CategoricalDtype(list(APIS))
 _SEP = "\x1f"
+_READY = PLAN_STATES.index("ready")  # state codes into PLAN_DTYPE
+_INVALID = PLAN_STATES.index("invalid")
+_SUPPRESSED = PLAN_STATES.index("suppressed")
 
 
 @contextmanager
@@ -175,7 +176,7 @@ class CampaignPlan:
         """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs)."""
         rec = self.recipients
         ready = rec[rec["state"] == "ready"]
-        counts = rec["state"].value_counts().reindex(list(STATES), fill_value=0)
+        counts = rec["state"].value_counts().reindex(list(PLAN_STATES), fill_value=0)
         by = ready.groupby(["region", "encoding"], observed=True)["segments"].sum()
         request = self._item_request
         first = np.r_[True, request[1:] != request[:-1]] if len(request) else np.empty(0, dtype=bool)
@@ -319,25 +320,25 @@ def plan_campaign(
     u = _check_combos(tvalues, tcodes[first], pvalues, [c[first] for c in pcodes], catalog, signature)
     del pcodes
 
-    # per row: 0 ready, 1 invalid, 2 suppressed
+    # per row: a code into PLAN_STATES
     phone_ok = (phone_problem_u == "")[phone]
     ok = phone_ok & (u["problem"] == "")[combo]
-    state = np.where(ok, 0, 1).astype(np.int8)
+    state = np.where(ok, _READY, _INVALID).astype(np.int8)
     problem = np.where(phone_ok, u["problem"][combo], phone_problem_u[phone])
     blocked = _opt_out_set(opt_out, default_region)
     if blocked:
         opted = phone_ok & np.fromiter(map(blocked.__contains__, e164_u), dtype=bool, count=len(e164_u))[phone]
-        state[opted] = 2
+        state[opted] = _SUPPRESSED
         problem[opted] = "opted out"
 
-    ready = np.flatnonzero(state == 0)
+    ready = np.flatnonzero(state == _READY)
     number = pd.factorize(e164_u)[0][phone[ready]].astype(np.int64)  # equal E.164 from different spellings
     dup_key = pd.factorize(number * (len(first) + 1) + combo[ready])[0]
     first_of_key = _first_positions(dup_key)
     dup = first_of_key[dup_key] != np.arange(len(ready))
     if dup.any():
         labels = index.to_numpy()[ready[first_of_key[dup_key[dup]]]].tolist()
-        state[ready[dup]] = 2
+        state[ready[dup]] = _SUPPRESSED
         problem[ready[dup]] = [f"duplicate of row {label!r}" for label in labels]
         ready = ready[~dup]
     del dup_key, first_of_key, number
@@ -360,7 +361,7 @@ def plan_campaign(
             "text": pd.Series(u["text"][combo], index=index, dtype="str"),
             "encoding": pd.Series(pd.Categorical.from_codes(u["encoding"][combo], dtype=_ENC_DTYPE), index=index),
             "segments": pd.Series(pd.arrays.IntegerArray(u["segments"][combo], u["segments"][combo] < 0), index=index),
-            "state": pd.Series(pd.Categorical.from_codes(state, dtype=_STATE_DTYPE), index=index),
+            "state": pd.Series(pd.Categorical.from_codes(state, dtype=PLAN_DTYPE), index=index),
             "problem": pd.Series(problem, index=index, dtype="str"),
             "request_no": pd.Series(pd.arrays.IntegerArray(request_no, request_no < 0), index=index),
             "item_no": pd.Series(pd.arrays.IntegerArray(item_no, item_no < 0), index=index),

@@ -5,15 +5,10 @@
 can tell which recipients an ambiguous call reached. With a ledger, each call is committed as
 in-flight before it is sent and its outcome after; a re-run of the same campaign resumes.
 
-Row states in the result:
-
-* ``accepted`` — the platform took the number (``sms_msg_id`` set);
-* ``rejected`` — the platform refused it (``status`` holds the code, ``error`` the reason);
-* ``unknown`` — the call may have reached the platform but no answer came; not re-sent unless
-  ``resend_unknown=True``: status reports can settle it (:func:`smskit.delivery_funnel`);
-* ``unsent`` — not sent in this run and safe to send later (the run stopped early, or the call was
-  refused with nothing sent); re-running with the same ledger sends them;
-* ``invalid`` / ``suppressed`` — from the plan, never sent.
+Row states in the result are :data:`smskit.campaign.states.RESULT_STATES` (meanings there):
+``accepted``, ``rejected``, ``unknown`` (not re-sent unless ``resend_unknown=True``; status reports
+settle it, see :func:`smskit.delivery_funnel`), ``unsent`` (a re-run with the same ledger sends it),
+and the plan's own states for rows it left out.
 """
 
 from __future__ import annotations
@@ -36,14 +31,13 @@ import pandas as pd
 from smskit import codes
 from smskit.campaign.ledger import Ledger
 from smskit.campaign.pacing import TokenBucket
+from smskit.campaign.states import OPEN_STATES, RESULT_DTYPE
 from smskit.client import Client, SendResult, SmsItem
 from smskit.errors import DataValidationError, SmsKitError, SmsKitWarning, TransportError
 from smskit.protocol import PARTIAL, SUCCESS
 
-__all__ = ["ROW_STATES", "CampaignWarning", "PlannedRequest", "send_campaign"]
+__all__ = ["CampaignWarning", "PlannedRequest", "send_campaign"]
 
-ROW_STATES = ("accepted", "rejected", "unknown", "unsent", "invalid", "suppressed")
-_STATE_DTYPE = pd.CategoricalDtype(list(ROW_STATES))
 _FATAL = {"auth", "permission", "quota"}
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
@@ -312,7 +306,7 @@ def send_campaign(
         {
             "to": recipients["to"].astype("string"),
             "template_id": recipients["template_id"].astype("string"),
-            "state": pd.Categorical(state, dtype=_STATE_DTYPE),
+            "state": pd.Categorical(state, dtype=RESULT_DTYPE),
             "sms_msg_id": pd.array(sms_msg_id, dtype="string"),
             "status": pd.array(status, dtype="string"),
             "error": pd.array(error, dtype="string"),
@@ -322,7 +316,7 @@ def send_campaign(
         },
         index=recipients.index,
     )
-    left = results["state"].isin(["unsent", "unknown"])
+    left = results["state"].isin(OPEN_STATES)
     if left.any():
         counts = results.loc[left, "state"].value_counts()
         why = f"stopped: {stopped_by}; " if stopped_by is not None else ""

@@ -86,6 +86,7 @@ def run_demo(
     """Run the loop and write the report into ``out``; returns the report paths plus ``complete``."""
     from smskit.campaign.recipients import read_recipients
     from smskit.campaign.send import CampaignWarning, send_campaign
+    from smskit.campaign.states import LEFT_OUT_STATES
     from smskit.emulator import Emulator
     from smskit.experiments import assign_variants, plan_arms
     from smskit.reports.receiver import CallbackReceiver
@@ -138,7 +139,7 @@ def run_demo(
         states = results["state"].astype(str).value_counts()
         echo(
             f"   sent in {len(plan.requests)} call(s): "
-            + ", ".join(f"{s} {int(n)}" for s, n in states.items() if n and s not in ("invalid", "suppressed"))
+            + ", ".join(f"{s} {int(n)}" for s, n in states.items() if n and s not in LEFT_OUT_STATES)
         )
 
         accepted = set(results.loc[results["state"].astype(str) == "accepted", "sms_msg_id"].astype(str))

@@ -41,6 +41,7 @@ def cli_main(args: argparse.Namespace) -> int:
     from smskit.campaign.plan import plan_campaign
     from smskit.campaign.recipients import read_recipients
     from smskit.campaign.send import CampaignWarning, send_campaign
+    from smskit.campaign.states import OPEN_STATES
     from smskit.client import Client
     from smskit.errors import ConfigError, DataValidationError, LedgerError, SmsKitError
     from smskit.templates import load_templates
@@ -96,4 +97,4 @@ def cli_main(args: argparse.Namespace) -> int:
     print("results: " + ", ".join(f"{state} {int(n)}" for state, n in counts.items() if n))
     if args.out:
         print(f"wrote {args.out}")
-    return 1 if results["state"].isin(["rejected", "unknown", "unsent"]).any() else 0
+    return 1 if results["state"].isin(["rejected", *OPEN_STATES]).any() else 0

@@ -26,7 +26,7 @@ from smskit import codes
 from smskit.auth import WsseDigest, aksk_headers, wsse_headers
 from smskit.client import checks
 from smskit.client.models import SendResult, SmsItem
-from smskit.client.retry import backoff, should_retry
+from smskit.client.retry import backoff, may_have_reached, should_retry
 from smskit.config import ENV_VARS, Settings
 from smskit.errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
 from smskit.protocol import BATCH_PATH, FORM, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
@@ -34,27 +34,6 @@ from smskit.protocol import BATCH_PATH, FORM, JSON_UTF8, MAX_ITEMS, PARTIAL, SEN
 __all__ = ["Client"]
 
 log = logging.getLogger("smskit.client")
-
-
-def _may_have_reached(exc: requests.exceptions.RequestException) -> bool:
-    """Whether a failed request could have been processed (so re-sending risks a duplicate)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return False
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        name = type(cause).__name__
-        if name in {"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"}:
-            return False
-        reason = getattr(cause, "reason", None)
-        nxt = reason if isinstance(reason, BaseException) else None
-        if nxt is None and cause.args and isinstance(cause.args[0], BaseException):
-            nxt = cause.args[0]
-        cause = nxt or cause.__cause__ or cause.__context__
-    return True
 
 
 class Client:
@@ -259,29 +238,23 @@ class Client:
             try:
                 response = self._session.post(url, data=body, headers=headers, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
-                written = _may_have_reached(exc)
-                if isinstance(exc, requests.exceptions.SSLError):
-                    raise TransportError(
-                        f"TLS verification failed for {self.settings.base_url}",
-                        may_have_reached=False,
-                        advice="check the address; for a private CA set SMSKIT_CA_BUNDLE",
-                    ) from exc
+                written = may_have_reached(exc)
                 if attempt < self.max_retries and should_retry(None, None, written):
                     self._wait(attempt, f"{type(exc).__name__} before sending")
                     attempt += 1
                     continue
                 raise _transport_error(exc, written, url) from exc
             result = self._result(response, api=api, attempts=attempt + 1, started=started)
+            code = result.code if isinstance(result, SendResult) else None
+            retryable = code not in (None, SUCCESS, PARTIAL) and codes.lookup(code, kind="request").retryable
+            if attempt < self.max_retries and should_retry(response.status_code, code, True, retryable_code=retryable):
+                self._wait(attempt, f"HTTP {response.status_code}" + (f" {code}" if code else ""))
+                attempt += 1
+                continue
             if isinstance(result, SendResult):
-                code = result.code
-                retryable = code not in {SUCCESS, PARTIAL} and codes.lookup(code, kind="request").retryable
-                if not retryable or attempt >= self.max_retries:
-                    log.debug("%s -> %s %s (%d numbers)", api, response.status_code, code, len(result.results))
-                    return result
-            elif attempt >= self.max_retries or not should_retry(response.status_code, None, True):
-                raise result
-            self._wait(attempt, f"HTTP {response.status_code}")
-            attempt += 1
+                log.debug("%s -> %s %s (%d numbers)", api, response.status_code, code, len(result.results))
+                return result
+            raise result
 
     def _wait(self, attempt: int, why: str) -> None:
         delay = backoff(attempt, self._rng)
@@ -333,6 +306,12 @@ def _transport_error(exc: requests.exceptions.RequestException, written: bool, u
             may_have_reached=True,
             advice="the outcome is unknown: the messages may have been sent; do not re-send blindly "
             "(send_campaign marks these recipients 'unknown' and status reports can resolve them)",
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return TransportError(
+            f"TLS verification failed for {url}",
+            may_have_reached=False,
+            advice="nothing was sent; check the address; for a private CA set SMSKIT_CA_BUNDLE",
         )
     return TransportError(
         f"could not connect to {url} ({type(exc).__name__})",

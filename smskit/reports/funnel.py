@@ -22,13 +22,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smskit.campaign.states import SENT_STATES
 from smskit.codes import DELIVERED, categorize
 from smskit.reports.ingest import read_status_reports
 
 __all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
 
-#: Result states that mean a request was made for the recipient.
-SENT_STATES: tuple[str, ...] = ("accepted", "unknown", "rejected")
 #: Columns :func:`delivery_funnel` adds to the results.
 FUNNEL_COLUMNS: tuple[str, ...] = ("final_status", "delivered", "category", "reported_at", "latency_s")
 _UTC = pd.DatetimeTZDtype("ns", "UTC")

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import templates as tpl
+from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
@@ -238,7 +239,7 @@ def send_summary(plan: Any, *, price_per_segment: float | None = None) -> dict[s
     segs = int(s["segments"])
     return {
         "recipients": int(s["ready"]),
-        "left_out": int(s["invalid"] + s["suppressed"]),
+        "left_out": int(sum(s[state] for state in LEFT_OUT_STATES)),
         "requests": int(s["requests"]),
         "segments": segs,
         "cost": None if price_per_segment is None else round(segs * float(price_per_segment), 6),
@@ -299,7 +300,7 @@ def delivery_counts(frame: pd.DataFrame) -> pd.Series:
     """
     if "state" in frame.columns:
         state = frame["state"].astype("string")
-        sent = ~state.isin(["invalid", "suppressed", "unsent"]).fillna(False)
+        sent = ~state.isin(NOT_SENT_STATES).fillna(False)
         accepted = (state == "accepted").fillna(False)
         delivered = frame["delivered"].fillna(False).astype(bool) & accepted
         reported = frame["reported_at"].notna() if "reported_at" in frame.columns else delivered
