@@ -33,7 +33,7 @@ ENV_VARS: dict[str, str] = {
 
 def is_loopback(host: str) -> bool:
     """True for ``localhost`` and loopback addresses (the only hosts plain HTTP is allowed to)."""
-    if host == "localhost":
+    if host.lower().rstrip(".") == "localhost":
         return True
     try:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
