@@ -35,23 +35,25 @@ from smskit import codes
 from smskit.auth import verify_aksk, verify_wsse
 from smskit.numbers import country_of
 from smskit.protocol import (
+    DIFF,
+    FORM,
+    JSON,
     MAX_CALLBACK_LEN,
     MAX_EXTEND_LEN,
     MAX_ITEMS,
     MAX_NUMBER_LEN,
     MAX_NUMBERS,
+    MAX_REPORTS_PER_PUSH,
     MAX_TEMPLATE_ID_LEN,
+    PARTIAL,
+    SINGLE,
+    SUCCESS,
+    UPDATE_TIME_FORMAT,
 )
-from smskit.reports.wire import MAX_BATCH, UPDATE_TIME_FORMAT
 
 __all__ = [
-    "API_BY_PATH",
     "DEFAULT_FAILURES",
-    "DIFF",
-    "FORM",
-    "JSON",
     "MAX_BODY",
-    "SINGLE",
     "Decision",
     "Item",
     "Outcome",
@@ -73,18 +75,9 @@ __all__ = [
     "response_body",
 ]
 
-SINGLE = "batchSendSms"
-DIFF = "batchSendDiffSms"
-API_BY_PATH = {"/sms/batchSendSms/v1": SINGLE, "/sms/batchSendDiffSms/v1": DIFF}
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-
 MAX_BODY = 2 * 1024 * 1024
-MAX_REPORTS_PER_PUSH = MAX_BATCH  # the documented 50 reports per batch push
 _EXPECTED_TYPE = {SINGLE: FORM, DIFF: JSON}
 
-SUCCESS = "000000"
-PARTIAL = "E000510"
 BAD_PARAM = "E000503"
 
 DEFAULT_FAILURES: Mapping[str, float] = {

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from smskit import auth as signing
 from smskit.emulator import logic
-from smskit.emulator.logic import DIFF, FORM, JSON, SINGLE, Outcome, Refusal
+from smskit.emulator.logic import Outcome, Refusal
+from smskit.protocol import DIFF, FORM, JSON, SINGLE
 from smskit.templates import Template
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
