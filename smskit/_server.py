@@ -15,14 +15,16 @@ from typing import Any
 
 import uvicorn
 
+from smskit.config import is_loopback
+
 __all__ = ["BackgroundServer", "read_limited_body", "serve_forever", "warn_if_public"]
 
 LOOPBACK = "127.0.0.1"
 
 
 def warn_if_public(host: str) -> str | None:
-    """A warning text when ``host`` is not a loopback address, else ``None``."""
-    if host in {"127.0.0.1", "localhost", "::1"} or host.startswith("127."):
+    """A warning text when ``host`` is not a loopback address (:func:`smskit.config.is_loopback`), else ``None``."""
+    if is_loopback(host):
         return None
     return f"listening on {host}: reachable from other machines; bind 127.0.0.1 unless you mean it"
 

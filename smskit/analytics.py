@@ -28,6 +28,7 @@ import pandas as pd
 from smskit import codes
 from smskit.campaign.states import NOT_SENT_STATES
 from smskit.errors import DataValidationError
+from smskit.numbers import country_of
 
 __all__ = [
     "DERIVED_KEYS",
@@ -108,7 +109,8 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
 def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
     """Copy of ``frame`` with ``country`` (ISO region) and ``carrier`` (original carrier name) columns.
 
-    Numbers must be E.164 strings; each unique number is parsed once. Unparsable numbers and numbers
+    Numbers must be E.164 strings; each unique number is looked at once. The country is
+    :func:`smskit.numbers.country_of` (the one definition smskit uses). Unparsable numbers and numbers
     with no known carrier get NA (mobile number portability means the carrier is the original one).
     """
     import phonenumbers
@@ -116,18 +118,14 @@ def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
 
     _require(frame, [to])
     ids, uniques = pd.factorize(frame[to], use_na_sentinel=True)
-    countries: list[str | None] = []
+    countries: list[str | None] = country_of(np.asarray(uniques, dtype=object)).tolist()
     carriers: list[str | None] = []
-    for number in uniques:
+    for number, country in zip(uniques, countries, strict=True):
         try:
-            parsed = phonenumbers.parse(str(number), None)
+            parsed = phonenumbers.parse(str(number), None) if country is not None else None
         except phonenumbers.NumberParseException:
-            countries.append(None)
-            carriers.append(None)
-            continue
-        region = phonenumbers.region_code_for_number(parsed)
-        countries.append(region if region and region != "ZZ" else None)
-        carriers.append(pn_carrier.name_for_number(parsed, "en") or None)
+            parsed = None
+        carriers.append(pn_carrier.name_for_number(parsed, "en") or None if parsed is not None else None)
     out = frame.copy()
     out["country"] = _take_category(countries, ids)
     out["carrier"] = _take_category(carriers, ids)

@@ -20,8 +20,10 @@ from __future__ import annotations
 import itertools
 import operator
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +31,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, ValidationResult
 
-__all__ = ["normalize_numbers", "normalize_one"]
+__all__ = ["country_of", "normalize_numbers", "normalize_one"]
 
 REGION_CODE_FOR_NON_GEO_ENTITY = "001"
 
@@ -63,9 +65,7 @@ def normalize_one(text: str, default_region: str | None = None) -> tuple[str | N
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
         return None, "", _parse_problem(exc, text, default_region)
-    region = phonenumbers.region_code_for_number(number) or ""
-    if region == REGION_CODE_FOR_NON_GEO_ENTITY:
-        region = ""
+    region = _region_of(number) or ""
     if not phonenumbers.is_valid_number(number):
         reason = phonenumbers.is_possible_number_with_reason(number)
         where = f" for {region}" if region else f" for country code +{number.country_code}"
@@ -80,6 +80,23 @@ def normalize_one(text: str, default_region: str | None = None) -> tuple[str | N
             return None, region, f"wrong length{where} ({length} digits after the country code)"
         return None, region, f"not a valid number{where} (no such number range)"
     return phonenumbers.format_number(number, PhoneNumberFormat.E164), region, ""
+
+
+def _region_of(number: phonenumbers.PhoneNumber) -> str | None:
+    """The ISO region phonenumbers assigns a parsed number; None for non-geographic or unknown ones."""
+    region = phonenumbers.region_code_for_number(number)
+    return None if region in (None, "", "ZZ", REGION_CODE_FOR_NON_GEO_ENTITY) else region
+
+
+@lru_cache(maxsize=65536)
+def _region_one(text: str) -> str | None:
+    """:func:`country_of` for one string, by phonenumbers (digits without ``+`` are read as E.164)."""
+    digits_only = text.isascii() and text.isdigit()
+    try:
+        number = phonenumbers.parse("+" + text if digits_only else text, None)
+    except NumberParseException:
+        return None
+    return _region_of(number)
 
 
 def _parse_problem(exc: NumberParseException, text: str, default_region: str | None) -> str:
@@ -143,9 +160,15 @@ def _code_rules(cc: int) -> _CodeRules | None:
         if validity is None:
             return None
         compiled.append((region, metadata.leading_digits, validity))
-    main = PhoneMetadata.metadata_for_region(regions[0], None)
-    npp = getattr(main, "national_prefix_for_parsing", None) or None
-    return _CodeRules(tuple(compiled), npp)
+    return _CodeRules(tuple(compiled), _national_prefix(cc))
+
+
+@lru_cache(maxsize=512)
+def _national_prefix(cc: int) -> str | None:
+    """The national prefix phonenumbers may strip from a ``+cc`` number (its main region's), if any."""
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(cc, ())
+    main = PhoneMetadata.metadata_for_region(regions[0], None) if regions else None
+    return getattr(main, "national_prefix_for_parsing", None) or None
 
 
 def _matches(pattern: str | re.Pattern[str], values: list[str], *, full: bool = True) -> np.ndarray:
@@ -168,6 +191,29 @@ def _country_codes(numbers: list[str]) -> np.ndarray:
     return np.where(known[one], one, np.where(known[two], two, np.where(known[three], three, 0)))
 
 
+def _claims(rules: _CodeRules, nsn: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per national significant number of one calling code: (region, valid for it).
+
+    Regions are tried in phonenumbers' order: one with leading digits claims the numbers those
+    match, one without claims the numbers valid for it (``region_code_for_number``'s rule).
+    """
+    nsn_arr = np.array(nsn, dtype=object)
+    assigned = np.full(len(nsn), "", dtype=object)
+    ok = np.zeros(len(nsn), dtype=bool)
+    todo = np.arange(len(nsn))
+    for reg, leading, validity in rules.regions:
+        if not len(todo):
+            break
+        sub = nsn if len(todo) == len(nsn) else nsn_arr[todo].tolist()
+        fits = _matches(validity, sub)
+        claims = _matches(leading, sub, full=False) if leading else fits
+        where = todo[claims]
+        assigned[where] = reg
+        ok[where] = fits[claims]
+        todo = todo[~claims]
+    return assigned, ok
+
+
 def _fast_e164(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """For E.164-shaped strings: (valid, region) arrays; the ones not found valid go to phonenumbers."""
     n = len(numbers)
@@ -183,26 +229,69 @@ def _fast_e164(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
             continue
         pos = np.flatnonzero(cc == code)
         nsn = list(map(operator.itemgetter(slice(1 + len(str(code)), None)), values[pos].tolist()))
-        nsn_arr = np.array(nsn, dtype=object)
         free = np.ones(len(pos), dtype=bool)
         if rules.national_prefix:
             free &= ~_matches(rules.national_prefix, nsn, full=False)
-        assigned = np.full(len(pos), "", dtype=object)
-        ok = np.zeros(len(pos), dtype=bool)
-        todo = np.arange(len(pos))
-        for reg, leading, validity in rules.regions:
-            if not len(todo):
-                break
-            sub = nsn if len(todo) == len(pos) else nsn_arr[todo].tolist()
-            fits = _matches(validity, sub)
-            claims = _matches(leading, sub, full=False) if leading else fits
-            where = todo[claims]
-            assigned[where] = reg
-            ok[where] = fits[claims]
-            todo = todo[~claims]
+        assigned, ok = _claims(rules, nsn)
         valid[pos] = free & ok
         region[pos] = assigned
     return valid, region
+
+
+# ------------------------------------------------------------------------------------------- country
+
+
+_DIGITS = re.compile(r"\+?[1-9][0-9]{2,19}")
+_MIN_NSN, _MAX_NSN = 2, 17  # phonenumbers refuses national significant numbers outside these lengths
+
+
+def country_of(numbers: pd.Series | np.ndarray | Sequence[Any]) -> np.ndarray:
+    """ISO region (``"CN"``) of each E.164 number, ``None`` where there is none; object array.
+
+    The one definition of "the country of a number" in smskit (analytics, the emulator's ``countryId``
+    and the normalizer's ``region`` use it): phonenumbers' ``region_code_for_number`` of the parsed
+    number. Digits without ``+`` are read as E.164; non-geographic codes (+800…), unknown codes and
+    text phonenumbers cannot parse give ``None``. Each distinct value is worked out once: a calling
+    code of one region names it directly, shared codes (+1, +7, +44…) use phonenumbers' compiled
+    metadata, and anything else is parsed by phonenumbers itself.
+    """
+    values = numbers.to_numpy(dtype=object) if isinstance(numbers, pd.Series) else np.asarray(numbers, dtype=object)
+    codes, uniques = pd.factorize(values.reshape(-1), use_na_sentinel=True)
+    regions = np.append(_regions(np.asarray(uniques, dtype=object)), np.array([None], dtype=object))
+    return regions[np.where(codes < 0, len(regions) - 1, codes)]
+
+
+def _regions(values: np.ndarray) -> np.ndarray:
+    """:func:`country_of` of distinct values."""
+    out = np.full(len(values), None, dtype=object)
+    text = [v.strip() if isinstance(v, str) else "" for v in values.tolist()]
+    shaped = np.flatnonzero(_matches(_DIGITS, text))
+    rest = np.setdiff1d(np.flatnonzero([bool(t) for t in text]), shaped, assume_unique=True)
+    plus = ["+" + text[i].lstrip("+") for i in shaped.tolist()]
+    cc = _country_codes(plus) if plus else np.empty(0, dtype=np.int64)
+    slow = [shaped[cc == 0]]
+    for code in np.unique(cc[cc > 0]).tolist():
+        at = np.flatnonzero(cc == code)
+        nsn = [plus[i][1 + len(str(code)) :] for i in at.tolist()]
+        length = np.fromiter(map(len, nsn), dtype=np.int64, count=len(nsn))
+        free = (length >= _MIN_NSN) & (length <= _MAX_NSN)
+        if (prefix := _national_prefix(code)) is not None:
+            free &= ~_matches(prefix, nsn, full=False)
+        regions = COUNTRY_CODE_TO_REGION_CODE[code]
+        rules = None if len(regions) == 1 else _code_rules(code)
+        if len(regions) == 1 and regions[0] != REGION_CODE_FOR_NON_GEO_ENTITY:
+            out[shaped[at[free]]] = regions[0]
+        elif rules is not None:
+            taken = np.flatnonzero(free)
+            assigned, _ = _claims(rules, [nsn[i] for i in taken.tolist()])
+            assigned[assigned == ""] = None
+            out[shaped[at[taken]]] = assigned
+        else:
+            free[:] = False
+        slow.append(shaped[at[~free]])
+    for i in np.concatenate([rest, *slow]).tolist():
+        out[i] = _region_one(text[i])
+    return out
 
 
 # ------------------------------------------------------------------------------------------- frames

@@ -40,11 +40,10 @@ from smskit.errors import DataValidationError
 from smskit.numbers import normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
 from smskit.protocol import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
-from smskit.templates import MAX_CONTENT_CHARS, MAX_VERIFICATION_CHARS, Template, load_templates, validate_params
-from smskit.templates._regex import fullmatches
+from smskit.templates import Template, load_templates
 from smskit.templates.encoding import segments_of, text_stats
 from smskit.templates.render import fixed_text, render_columns
-from smskit.templates.variables import value_regex
+from smskit.templates.validation import DistinctValues, param_problems
 
 __all__ = [
     "MAX_ITEMS_PER_CALL",
@@ -466,24 +465,22 @@ def _tuples(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
         return np.fromiter(zip(*columns, strict=True), dtype=object, count=n)
 
 
-class _Column:
-    """A params column's distinct values with what is computed about them on demand (once)."""
+class _Column(DistinctValues):
+    """A params column's distinct values; validation (inherited) and text statistics computed once."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-        self._valid: dict[str, np.ndarray] = {}
+        super().__init__(values)
         self._stats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def valid(self, name: str) -> np.ndarray:
-        if name not in self._valid:
-            self._valid[name] = fullmatches(value_regex(name), self.values.tolist())
-        return self._valid[name]
 
     @property
     def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         if self._stats is None:
             self._stats = text_stats(self.values.tolist())
         return self._stats
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.stats[1]  # the values are all text: their lengths are the statistics' chars
 
     @cached_property
     def blank(self) -> np.ndarray:
@@ -531,27 +528,22 @@ def _check_combos(
             k = len(template.variables)
             problem[pos] = f"template {tid} has {k} variable(s) but only {n_cols} params column(s) were given"
             continue
+        problem[pos] = param_problems(
+            template, [(columns[j], codes[j]) for j in range(k)], n=len(pos), signature=signature
+        )
         fixed = fixed_text(template, signature)
         f_gsm, f_chars, f_ext, f_astral = (x[0] for x in text_stats([fixed]))
-        bad = np.full(len(pos), template.region == "mainland" and not (signature or template.signature))
         gsm = np.full(len(pos), bool(f_gsm))
         chars = np.full(len(pos), int(f_chars), dtype=np.int64)
         ext = np.full(len(pos), int(f_ext), dtype=np.int64)
         astral = np.full(len(pos), int(f_astral), dtype=np.int64)
-        for j, name in enumerate(template.variables):
-            col, c = columns[j], codes[j]
-            v_gsm, v_chars, v_ext, v_astral = col.stats
-            length = v_chars[c]
-            bad |= ~col.valid(name)[c]
-            if template.kind == "verification":
-                bad |= length > MAX_VERIFICATION_CHARS
+        for j in range(k):
+            v_gsm, v_chars, v_ext, v_astral = columns[j].stats
+            c = codes[j]
             gsm &= v_gsm[c]
-            chars += length
+            chars += v_chars[c]
             ext += v_ext[c]
             astral += v_astral[c]
-        bad |= chars > MAX_CONTENT_CHARS
-        for i in np.flatnonzero(bad).tolist():
-            problem[pos[i]] = "; ".join(validate_params(template, params[pos[i]], signature=signature))
         text[pos] = render_columns(template, values, len(pos), signature)
         enc[pos] = np.where(gsm, 0, 1)
         segs[pos] = segments_of(chars + np.where(gsm, ext, astral), ~gsm)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -23,11 +22,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", default="reports.sqlite", help="SQLite store (default reports.sqlite)")
     parser.add_argument(
         "--token",
-        default=os.environ.get("SMSKIT_RECEIVER_TOKEN"),
+        default=None,
         help="secret path segment (default $SMSKIT_RECEIVER_TOKEN); the URL becomes /reports/<token>",
     )
-    parser.add_argument("--push-ak", default=os.environ.get("SMSKIT_PUSH_AK"), help="push AK ($SMSKIT_PUSH_AK)")
-    parser.add_argument("--push-sk", default=os.environ.get("SMSKIT_PUSH_SK"), help="push SK ($SMSKIT_PUSH_SK)")
+    parser.add_argument("--token-file", metavar="FILE", help="read the token from FILE ($SMSKIT_RECEIVER_TOKEN_FILE)")
+    parser.add_argument("--push-ak", default=None, help="push AK ($SMSKIT_PUSH_AK)")
+    parser.add_argument("--push-sk", default=None, help="push SK ($SMSKIT_PUSH_SK)")
+    parser.add_argument(
+        "--push-keys-file",
+        metavar="FILE",
+        help="push AK/SK pairs, one 'AK SK' per line; two lines during a key rotation ($SMSKIT_PUSH_KEYS_FILE)",
+    )
 
 
 def cli_main(args: argparse.Namespace) -> int:
@@ -38,8 +43,15 @@ def cli_main(args: argparse.Namespace) -> int:
         stop.set()
 
     try:
-        rx = CallbackReceiver(
-            args.store, host=args.host, port=args.port, token=args.token, push_ak=args.push_ak, push_sk=args.push_sk
+        rx = CallbackReceiver.from_env(
+            args.store,
+            host=args.host,
+            port=args.port,
+            token=args.token,
+            token_file=args.token_file,
+            push_ak=args.push_ak,
+            push_sk=args.push_sk,
+            push_keys_file=args.push_keys_file,
         )
         rx.start()
     except (ConfigError, ReportError, OSError) as exc:

@@ -29,7 +29,7 @@ from smskit.client.models import SendResult, SmsItem
 from smskit.client.retry import backoff, may_have_reached, should_retry
 from smskit.config import ENV_VARS, Settings
 from smskit.errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
-from smskit.protocol import BATCH_PATH, FORM, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
+from smskit.protocol import BATCH_PATH, FORM, JSON, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
 
 __all__ = ["Client"]
 
@@ -98,7 +98,7 @@ class Client:
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.verify = ca_bundle or True
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "smskit/0.1"})
+        self._session.headers.update({"Accept": JSON, "User-Agent": "smskit/0.1"})
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Client:

@@ -28,30 +28,32 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from smskit import codes
 from smskit.auth import verify_aksk, verify_wsse
+from smskit.numbers import country_of
 from smskit.protocol import (
+    DIFF,
+    FORM,
+    JSON,
     MAX_CALLBACK_LEN,
     MAX_EXTEND_LEN,
     MAX_ITEMS,
     MAX_NUMBER_LEN,
     MAX_NUMBERS,
+    MAX_REPORTS_PER_PUSH,
     MAX_TEMPLATE_ID_LEN,
+    PARTIAL,
+    SINGLE,
+    SUCCESS,
+    UPDATE_TIME_FORMAT,
 )
-from smskit.reports.wire import MAX_BATCH, UPDATE_TIME_FORMAT
 
 __all__ = [
-    "API_BY_PATH",
     "DEFAULT_FAILURES",
-    "DIFF",
-    "FORM",
-    "JSON",
     "MAX_BODY",
-    "SINGLE",
     "Decision",
     "Item",
     "Outcome",
@@ -60,7 +62,6 @@ __all__ = [
     "authenticate",
     "build_reports",
     "content_type_ok",
-    "country_id",
     "decide",
     "draw_outcome",
     "encode_report_batch",
@@ -74,18 +75,9 @@ __all__ = [
     "response_body",
 ]
 
-SINGLE = "batchSendSms"
-DIFF = "batchSendDiffSms"
-API_BY_PATH = {"/sms/batchSendSms/v1": SINGLE, "/sms/batchSendDiffSms/v1": DIFF}
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-
 MAX_BODY = 2 * 1024 * 1024
-MAX_REPORTS_PER_PUSH = MAX_BATCH  # the documented 50 reports per batch push
 _EXPECTED_TYPE = {SINGLE: FORM, DIFF: JSON}
 
-SUCCESS = "000000"
-PARTIAL = "E000510"
 BAD_PARAM = "E000503"
 
 DEFAULT_FAILURES: Mapping[str, float] = {
@@ -321,40 +313,6 @@ def authenticate(
 # -- decisions -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _single_region_codes() -> dict[str, str]:
-    """Country calling codes used by exactly one region (``"65"`` → ``"SG"``)."""
-    import phonenumbers
-
-    return {
-        str(cc): regions[0]
-        for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
-        if len(regions) == 1 and regions[0] != "001"
-    }
-
-
-@lru_cache(maxsize=65536)
-def country_id(number: str) -> str:
-    """ISO region of an E.164 number (``"CN"``), ``""`` when it cannot be told.
-
-    Calling codes of a single region are looked up directly (no parse); shared ones (+1, +7, +44…)
-    are parsed with phonenumbers.
-    """
-    import phonenumbers
-
-    digits = number.lstrip("+")
-    single = _single_region_codes()
-    for width in (1, 2, 3):
-        region = single.get(digits[:width])
-        if region is not None:
-            return region
-    try:
-        parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number, None)
-    except phonenumbers.NumberParseException:
-        return ""
-    return phonenumbers.region_code_for_number(parsed) or ""
-
-
 def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[str, int]:
     """Per-number status and segment count that every number of ``item`` shares."""
     if templates is None:
@@ -380,7 +338,8 @@ def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list
     seen: set[tuple[str, str, tuple[str, ...], str | None]] = set()
     for item in request.items:
         status, segs = _content_status(item, templates)
-        for number in item.to:
+        countries = country_of(item.to)
+        for number, country in zip(item.to, countries.tolist(), strict=True):
             key = (number, item.template_id, item.params, item.signature)
             number_status = "E200041" if key in seen else status
             seen.add(key)
@@ -392,7 +351,7 @@ def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list
                     signature=item.signature,
                     status=number_status,
                     segments=segs,
-                    country_id=country_id(number),
+                    country_id=country or "",
                 )
             )
     return decisions

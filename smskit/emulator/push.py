@@ -21,7 +21,8 @@ from typing import Any
 import requests
 
 from smskit.auth import aksk_headers
-from smskit.emulator.logic import FORM, JSON, MAX_REPORTS_PER_PUSH, encode_report_batch, encode_report_form
+from smskit.emulator.logic import encode_report_batch, encode_report_form
+from smskit.protocol import FORM, JSON, MAX_REPORTS_PER_PUSH
 
 __all__ = ["Pusher"]
 

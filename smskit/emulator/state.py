@@ -22,6 +22,7 @@ import pandas as pd
 
 from smskit.emulator import logic
 from smskit.emulator.push import Pusher
+from smskit.protocol import API_BY_PATH, JSON_UTF8, SUCCESS
 
 __all__ = ["REQUEST_COLUMNS", "SENT_COLUMNS", "EmulatorState", "FaultKind", "Reply"]
 
@@ -67,7 +68,7 @@ class Reply:
 
     status: int
     body: bytes
-    content_type: str = "application/json;charset=UTF-8"
+    content_type: str = JSON_UTF8
     drop: bool = False
 
 
@@ -162,7 +163,7 @@ class EmulatorState:
                 "received_at": now,
                 "method": method,
                 "path": path,
-                "api": logic.API_BY_PATH.get(path.rstrip("/")),
+                "api": API_BY_PATH.get(path.rstrip("/")),
                 "scheme": None,
                 "app_key": None,
                 "code": None,
@@ -236,7 +237,7 @@ class EmulatorState:
         entry["code"] = payload["code"]
         entry["n_numbers"] = len(decisions)
         for decision, msg_id in zip(decisions, msg_ids, strict=True):
-            if decision.status == logic.SUCCESS:
+            if decision.status == SUCCESS:
                 self._accept(entry, request, decision, msg_id, now)
         return _json_reply(200, payload)
 

@@ -26,11 +26,11 @@ import pandas as pd
 
 from smskit.codes import categorize
 from smskit.errors import DataValidationError, ReportError
+from smskit.protocol import UPDATE_TIME_FORMAT
 from smskit.reports.store import is_report_store, read_store_frame
 from smskit.reports.wire import (
     BLANK_OR_CONTROL,
     REPORT_COLUMNS,
-    UPDATE_TIME_FORMAT,
     WIRE_COLUMNS,
     WIRE_FIELDS,
     parse_report_body,

@@ -23,9 +23,11 @@ import asyncio
 import hmac
 import logging
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pandas as pd
 from starlette.applications import Starlette
@@ -35,6 +37,7 @@ from starlette.routing import Route
 
 from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
 from smskit.auth import verify_aksk
+from smskit.config import ReceiverSettings
 from smskit.errors import ConfigError, ReportError
 from smskit.reports.store import ReportStore
 from smskit.reports.wire import parse_report_batch, parse_report_body, push_format
@@ -102,8 +105,14 @@ class CallbackReceiver:
         Where to listen; loopback and a free port by default.
     token
         Secret path segment: the callback URL becomes ``/reports/<token>``; other paths get 404.
+    push_keys
+        The console's push ``{AK: SK}`` pairs (two during a rotation): when set, pushes must carry a
+        valid SDK-HMAC-SHA256 signature by one of them (else 401).
     push_ak, push_sk
-        The console's push AK/SK: when set, pushes must carry a valid SDK-HMAC-SHA256 signature (else 401).
+        Shorthand for one pair.
+
+    :meth:`from_env` takes the token and the keys from the environment or ``.env`` instead
+    (:class:`smskit.config.ReceiverSettings`).
     """
 
     def __init__(
@@ -113,22 +122,46 @@ class CallbackReceiver:
         host: str = LOOPBACK,
         port: int = 0,
         token: str | None = None,
+        push_keys: Mapping[str, str] | None = None,
         push_ak: str | None = None,
         push_sk: str | None = None,
         max_body: int = MAX_BODY,
     ) -> None:
         if (push_ak is None) != (push_sk is None):
             raise ConfigError("push_ak and push_sk go together", advice="pass both, or neither")
-        if token is not None and (not token or "/" in token or token != token.strip()):
-            raise ConfigError("token must be a non-empty path segment", advice="use e.g. secrets.token_urlsafe(16)")
+        keys = dict(push_keys or {})
+        if push_ak is not None and push_sk is not None:
+            if keys.get(push_ak, push_sk) != push_sk:
+                raise ConfigError(f"push AK {push_ak!r} given twice with different SKs", advice="keep one SK per AK")
+            keys[push_ak] = push_sk
+        settings = ReceiverSettings(token=token, push_keys=keys)
         self.store_path = Path(store)
         self.host = host
         self._port = port
-        self._token = token
-        self._push_keys = {push_ak: push_sk} if push_ak is not None and push_sk is not None else None
+        self._token = settings.token
+        self._push_keys = dict(settings.push_keys) or None
         self._max_body = max_body
         self._store: ReportStore | None = None
         self._server: BackgroundServer | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        store: str | os.PathLike[str] = "reports.sqlite",
+        *,
+        environ: Mapping[str, str] | None = None,
+        dotenv: str | os.PathLike[str] | None = ".env",
+        **options: Any,
+    ) -> CallbackReceiver:
+        """A receiver whose token and push keys resolve as arguments > environment > ``.env``.
+
+        ``options`` are the constructor's plus ``token_file`` and ``push_keys_file``
+        (see :meth:`smskit.config.ReceiverSettings.resolve`).
+        """
+        secret_names = ("token", "token_file", "push_ak", "push_sk", "push_keys", "push_keys_file")
+        secrets = {k: options.pop(k) for k in secret_names if k in options}
+        settings = ReceiverSettings.resolve(environ=environ, dotenv=dotenv, **secrets)
+        return cls(store, token=settings.token, push_keys=settings.push_keys, **options)
 
     def __repr__(self) -> str:
         state = "running" if self._server is not None else "stopped"

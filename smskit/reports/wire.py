@@ -23,11 +23,10 @@ from urllib.parse import unquote_plus, urlencode
 
 from smskit.codes import DELIVERED
 from smskit.errors import ReportError
+from smskit.protocol import FORM, JSON, UPDATE_TIME_FORMAT
 
 __all__ = [
-    "MAX_BATCH",
     "REPORT_COLUMNS",
-    "UPDATE_TIME_FORMAT",
     "WIRE_FIELDS",
     "StatusReport",
     "parse_push",
@@ -70,10 +69,6 @@ WIRE_FIELDS: dict[str, str] = {
     "to": "to",
 }
 
-#: The platform documents at most 50 reports per batch push; larger batches are still accepted
-#: (the receiver's 1 MiB body limit bounds them) so that a platform change loses nothing.
-MAX_BATCH = 50
-UPDATE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ERR = "the body is not a status report"
 #: What an id or status may not contain.
 BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -271,9 +266,9 @@ def parse_report_batch(body: str | bytes | Mapping[str, Any]) -> list[StatusRepo
 def push_format(content_type: str | None, body: bytes = b"") -> Literal["form", "json"] | None:
     """Which push form a Content-Type names (``None``: unsupported); with none given, sniff the body."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/x-www-form-urlencoded":
+    if media == FORM:
         return "form"
-    if media == "application/json" or media.endswith("+json"):
+    if media == JSON or media.endswith("+json"):
         return "json"
     if not media:
         return "json" if body.lstrip()[:1] == b"{" else "form"

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from smskit import auth as signing
 from smskit.emulator import logic
-from smskit.emulator.logic import DIFF, FORM, JSON, SINGLE, Outcome, Refusal
+from smskit.emulator.logic import Outcome, Refusal
+from smskit.protocol import DIFF, FORM, JSON, SINGLE
 from smskit.templates import Template
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -224,8 +225,9 @@ def test_catalog_statuses(template_id, params, signature, status, segments):
 
 
 def test_country_id_unknown_is_blank():
-    assert logic.country_id("+999123") == ""
-    assert logic.country_id("8615512345678") == "CN"
+    """countryId comes from smskit.numbers.country_of (tests/test_numbers.py pins it to phonenumbers)."""
+    decisions = logic.decide(single(["+999123", "8615512345678"]), templates=None)
+    assert [d.country_id for d in decisions] == ["", "CN"]
 
 
 # -- responses ------------------------------------------------------------------------------------
