@@ -4,9 +4,13 @@ Every function takes a frame and column names as strings and returns a tidy Data
 never mutated. Rates come with a Wilson score interval, which stays inside [0, 1] and behaves at
 rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
 
-Who counts as *sent*: when the frame has a ``state`` column (the funnel), rows whose state is
-``invalid`` or ``suppressed`` were never sent and are left out of every denominator; ``rejected`` and
-``unknown`` rows were sent and count as not delivered. A reports frame (no ``state``) counts every row.
+Who counts as *sent*: when the frame has a ``state`` column (the funnel), only rows whose state is one
+of :data:`SENT_STATES` (``accepted``, ``rejected``, ``unknown``: a request was made for them) are in a
+denominator; ``invalid``, ``suppressed`` and ``unsent`` rows never reached the platform. ``rejected`` and
+``unknown`` rows count as not delivered. A reports frame (no ``state``) counts every row.
+
+:func:`headline_counts` is the one definition of the headline numbers (sent, accepted, delivered,
+failed, awaiting report …) that the report, the Dashboard and the CLI show.
 
 Usage::
 
@@ -26,14 +30,20 @@ import pandas as pd
 
 from smskit import codes
 from smskit.errors import DataValidationError
+from smskit.reports.funnel import SENT_STATES
 
 __all__ = [
     "DERIVED_KEYS",
+    "FUNNEL_HEADLINES",
+    "MESSAGE_HEADLINES",
     "NOT_SENT_STATES",
+    "SENT_STATES",
     "add_number_info",
     "delivery_rate",
     "failure_breakdown",
     "funnel_counts",
+    "has_final_report",
+    "headline_counts",
     "latency_quantiles",
     "rate_over_time",
     "sent_rows",
@@ -41,7 +51,25 @@ __all__ = [
 ]
 
 #: Funnel states of rows that were never handed to the platform.
-NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed")
+NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed", "unsent")
+
+#: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
+#: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
+FUNNEL_HEADLINES: tuple[str, ...] = (
+    "rows",
+    "invalid",
+    "suppressed",
+    "unsent",
+    "sent",
+    "accepted",
+    "delivered",
+    "failed",
+    "awaiting report",
+    "rejected",
+    "unknown",
+)
+#: :func:`headline_counts` of reports (one row per message, or raw reports with ``reports`` first).
+MESSAGE_HEADLINES: tuple[str, ...] = ("messages", "delivered", "failed", "awaiting report")
 
 #: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
 DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
@@ -103,7 +131,76 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     state = frame["state"].astype("string")
     if among == "accepted":
         return (state == "accepted").fillna(False).astype(bool)
-    return (~state.isin(NOT_SENT_STATES)).fillna(True).astype(bool)
+    return state.isin(SENT_STATES).fillna(False).astype(bool)
+
+
+def has_final_report(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask of rows whose outcome is final: a final status (not an intermediate one such as
+    ``ACCEPTD``, whose category is ``pending``) that no later report can change."""
+    _require(frame, ["final_status", "category"])
+    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
+    return final.fillna(False).astype(bool)
+
+
+def headline_counts(frame: pd.DataFrame) -> pd.Series:
+    """The headline counts shown by the report, the Dashboard and the CLI (one definition for all).
+
+    A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
+
+    * ``rows`` every row; ``invalid``, ``suppressed``, ``unsent`` rows that were never sent;
+    * ``sent`` rows a request was made for (accepted, rejected or unknown) — the rate's denominator;
+    * ``accepted`` the platform took the number;
+    * ``delivered`` a sent row whose every segment has a delivery report. It is gated on *sent*, not on
+      *accepted*: a send whose answer was lost (``unknown``) is still delivered when a report echoing
+      its ``extend`` and number says so, and ``delivered / sent`` is then the delivery rate;
+    * ``failed`` a sent, not rejected row with a final report that is not a delivery;
+    * ``awaiting report`` a sent row with no final report yet; an intermediate report (``ACCEPTD``)
+      is not final, so such a row is awaiting, never failed;
+    * ``rejected`` refused at submission; ``unknown`` no answer and no report to settle it.
+
+    delivered + failed + awaiting report + rejected + unknown = sent.
+
+    A per-message frame (:func:`smskit.reports.funnel.final_state`, no ``state``) gives
+    :data:`MESSAGE_HEADLINES`; a raw reports frame is reduced to messages first and adds ``reports``.
+    """
+    if "state" not in frame.columns and "final_status" not in frame.columns:
+        from smskit.reports.funnel import final_state
+
+        if frame.empty:
+            return pd.Series(0, index=["reports", *MESSAGE_HEADLINES], dtype="int64")
+        messages = headline_counts(final_state(frame))
+        return pd.concat([pd.Series({"reports": len(frame)}, dtype="int64"), messages])
+    _require(frame, ["delivered"])
+    delivered = frame["delivered"].fillna(False).astype(bool)
+    final = has_final_report(frame)
+    if "state" not in frame.columns:
+        values = {
+            "messages": len(frame),
+            "delivered": int(delivered.sum()),
+            "failed": int((final & ~delivered).sum()),
+            "awaiting report": int((~final).sum()),
+        }
+        return pd.Series(values, dtype="int64")
+    state = frame["state"].astype("string")
+    sent = sent_rows(frame)
+    rejected = state.eq("rejected").fillna(False).astype(bool) & sent
+    unknown = state.eq("unknown").fillna(False).astype(bool) & frame["final_status"].isna() & sent
+    open_ = sent & ~rejected & ~unknown  # sent rows the status reports decide
+    never_sent = state.isin(["invalid", "suppressed"]).fillna(False).astype(bool)
+    masks = {
+        "invalid": state.eq("invalid"),
+        "suppressed": state.eq("suppressed"),
+        "unsent": ~sent & ~never_sent,
+        "sent": sent,
+        "accepted": state.eq("accepted"),
+        "delivered": delivered & sent,
+        "failed": open_ & final & ~delivered,
+        "awaiting report": open_ & ~final,
+        "rejected": rejected,
+        "unknown": unknown,
+    }
+    values = {"rows": len(frame)} | {k: int(m.fillna(False).astype(bool).sum()) for k, m in masks.items()}
+    return pd.Series(values, dtype="int64")
 
 
 def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
@@ -286,21 +383,15 @@ def latency_quantiles(
 
 
 def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts and share of sent.
-
-    ``sent`` leaves out invalid and suppressed rows; ``accepted`` is the platform's per-number
-    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report.
-    """
+    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent."""
     _require(frame, ["state", "delivered"])
-    sent = sent_rows(frame)
-    accepted = sent_rows(frame, among="accepted")
-    delivered = frame["delivered"].fillna(False).astype(bool) & sent
-    counts = np.array([int(sent.sum()), int(accepted.sum()), int(delivered.sum())], dtype="int64")
+    stages = ["sent", "accepted", "delivered"]
+    counts = headline_counts(frame)[stages].to_numpy(dtype="int64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = counts / counts[0] if counts[0] else np.full(3, np.nan)
+        share = counts / counts[0] if counts[0] else np.full(len(stages), np.nan)
     return pd.DataFrame(
         {
-            "stage": pd.Categorical(["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]),
+            "stage": pd.Categorical(stages, categories=stages),
             "count": counts,
             "share": share,
         }

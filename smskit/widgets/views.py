@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import templates as tpl
+from smskit.analytics import headline_counts as delivery_counts
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
@@ -288,39 +289,6 @@ def problem_rows(problems: pd.DataFrame, recipients: pd.DataFrame, *, columns: S
 def state_counts(results: pd.DataFrame) -> pd.Series:
     """Rows per result state (every category, zeros included) from a ``send_campaign`` frame."""
     return results["state"].value_counts(sort=False)
-
-
-def delivery_counts(frame: pd.DataFrame) -> pd.Series:
-    """Headline counts for the dashboard.
-
-    A funnel (``delivery_funnel`` output, with ``state``): sent, accepted, delivered, failed (a final
-    report that is not delivered), awaiting report, rejected, unknown. A reports frame: reports,
-    messages, delivered, not delivered (by message: delivered when any of its reports says so).
-    """
-    if "state" in frame.columns:
-        state = frame["state"].astype("string")
-        sent = ~state.isin(["invalid", "suppressed", "unsent"]).fillna(False)
-        accepted = (state == "accepted").fillna(False)
-        delivered = frame["delivered"].fillna(False).astype(bool) & accepted
-        reported = frame["reported_at"].notna() if "reported_at" in frame.columns else delivered
-        values = {
-            "sent": sent.sum(),
-            "accepted": accepted.sum(),
-            "delivered": delivered.sum(),
-            "failed": (accepted & reported & ~delivered).sum(),
-            "awaiting report": (accepted & ~reported).sum(),
-            "rejected": (state == "rejected").fillna(False).sum(),
-            "unknown": (state == "unknown").fillna(False).sum(),
-        }
-    else:
-        by_msg = frame["delivered"].fillna(False).astype(bool).groupby(frame["sms_msg_id"], observed=True).any()
-        values = {
-            "reports": len(frame),
-            "messages": len(by_msg),
-            "delivered": by_msg.sum(),
-            "not delivered": (~by_msg).sum(),
-        }
-    return pd.Series({k: int(v) for k, v in values.items()}, dtype="int64")
 
 
 def counts_html(counts: pd.Series) -> str:

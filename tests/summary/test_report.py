@@ -83,7 +83,8 @@ def test_funnel_summary_counts_and_rates(campaign) -> None:
     assert overview["recipients sent to"] == "6"
     assert overview["accepted by the platform"] == "5"
     assert overview["delivered"] == "3"
-    assert overview["failed (final report)"] == "2"  # UNDELIV and the rejected row
+    assert overview["failed (final report)"] == "1"  # UNDELIV; the rejected row is counted as rejected
+    assert overview["rejected at submission"] == "1"
     assert overview["no final report yet"] == "1"  # m5
     assert overview["delivery rate"] == "50.0%"
     assert list(report.tables["Funnel"]["count"]) == [6, 5, 3]
