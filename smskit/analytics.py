@@ -38,6 +38,7 @@ __all__ = [
     "MESSAGE_HEADLINES",
     "NOT_SENT_STATES",
     "SENT_STATES",
+    "TIME_BINS",
     "add_number_info",
     "delivery_rate",
     "failure_breakdown",
@@ -47,6 +48,8 @@ __all__ = [
     "latency_quantiles",
     "rate_over_time",
     "sent_rows",
+    "time_bin",
+    "time_bins",
     "wilson_interval",
 ]
 
@@ -70,6 +73,9 @@ FUNNEL_HEADLINES: tuple[str, ...] = (
 )
 #: :func:`headline_counts` of reports (one row per message, or raw reports with ``reports`` first).
 MESSAGE_HEADLINES: tuple[str, ...] = ("messages", "delivered", "failed", "awaiting report")
+
+#: The bin widths time series are cut into, finest first (pandas frequencies).
+TIME_BINS: tuple[str, ...] = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
 
 #: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
 DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
@@ -132,6 +138,25 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     if among == "accepted":
         return (state == "accepted").fillna(False).astype(bool)
     return state.isin(SENT_STATES).fillna(False).astype(bool)
+
+
+def time_bins(times: pd.Series, freq: str) -> int:
+    """How many ``freq`` bins the span of ``times`` covers (NaT ignored; 0 when there are no times)."""
+    t = pd.to_datetime(times, utc=True).dropna()
+    if t.empty:
+        return 0
+    span = (t.max() - t.min()).total_seconds()
+    return int(span // pd.Timedelta(freq).total_seconds()) + 1
+
+
+def time_bin(times: pd.Series, *, max_bins: float = 30) -> str:
+    """The finest of :data:`TIME_BINS` (1 s … 1 day) that covers the span of ``times`` in at most
+    ``max_bins`` bins; ``"1D"`` when even days need more. Used by the report, the plots and the
+    Dashboard alike. Usage: ``rate_over_time(funnel, freq=time_bin(funnel["sent_at"]))``."""
+    for freq in TIME_BINS:
+        if time_bins(times, freq) <= max_bins:
+            return freq
+    return TIME_BINS[-1]
 
 
 def has_final_report(frame: pd.DataFrame) -> pd.Series:

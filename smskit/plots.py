@@ -303,7 +303,8 @@ def save_figures(
     """Write the five delivery figures as PNG files into ``directory``; returns name → path.
 
     ``by`` groups the rate figure (default ``template_id`` when present, else ``country``); ``freq``
-    defaults to a bin that gives about 24–48 points over the send window. Uses no pyplot state, so it
+    defaults to the finest bin giving at most 48 points over the send window
+    (:func:`smskit.analytics.time_bin`). Uses no pyplot state, so it
     is safe from scripts and threads.
     """
     out = Path(directory)
@@ -405,11 +406,5 @@ def _patch(color: str, label: str) -> object:
 
 
 def _auto_freq(frame: pd.DataFrame, *, on: str = "sent_at") -> str:
-    times = pd.to_datetime(frame[on], utc=True).dropna() if on in frame.columns else pd.Series(dtype=object)
-    if times.empty:
-        return "1h"
-    span = (times.max() - times.min()).total_seconds()
-    for seconds, freq in ((60, "1min"), (300, "5min"), (900, "15min"), (3600, "1h"), (6 * 3600, "6h")):
-        if span / seconds <= 48:
-            return freq
-    return "1D"
+    """:func:`smskit.analytics.time_bin` for the send times: at most 48 points over the send window."""
+    return analytics.time_bin(frame[on], max_bins=48) if on in frame.columns else "1h"

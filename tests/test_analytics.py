@@ -390,3 +390,62 @@ def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashbo
 
 def _report_overview_table(table: pd.DataFrame) -> dict[str, str]:
     return dict(zip(table["measure"], table["value"], strict=True))
+
+
+# --- one definition of the time bins -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "max_bins", "expected"),
+    [(0, 30, "1s"), (29, 30, "1s"), (30, 30, "5s"), (3 * 3600, 30, "15min"), (3 * 3600, 48, "5min"), (1e7, 30, "1D")],
+)
+def test_time_bin_is_the_finest_bin_within_max_bins(seconds, max_bins, expected):
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    times = pd.Series([start, start + pd.Timedelta(seconds=seconds), pd.NaT])
+    freq = analytics.time_bin(times, max_bins=max_bins)
+    assert freq == expected
+    assert analytics.time_bins(times, freq) <= max_bins or freq == analytics.TIME_BINS[-1]
+    finer = analytics.TIME_BINS[: analytics.TIME_BINS.index(freq)]
+    assert all(analytics.time_bins(times, f) > max_bins for f in finer)
+
+
+def test_time_bins_have_one_home():
+    """The report, the plots and the Dashboard bin time with analytics.time_bin; no second ladder."""
+    from pathlib import Path
+
+    from smskit import widgets
+
+    assert widgets.time_bin is analytics.time_bin
+    package = Path(analytics.__file__).parent
+    homes = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if '"15min"' in p.read_text(encoding="utf-8")
+    )
+    assert homes == ["analytics.py"]
+
+
+def test_the_report_bins_time_like_analytics():
+    from smskit.reports.ingest import read_status_reports
+    from smskit.summary import summarize
+
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    n = 300
+    results = pd.DataFrame(
+        {
+            "to": ["+6591000001"] * n,
+            "state": ["accepted"] * n,
+            "sms_msg_id": [f"m{i}" for i in range(n)],
+            "status": ["000000"] * n,
+            "sent_at": [t0 + pd.Timedelta(minutes=i) for i in range(n)],
+        }
+    )
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": results["sms_msg_id"],
+                "status": "DELIVRD",
+                "update_time": [(t + pd.Timedelta(seconds=30)).isoformat() for t in results["sent_at"]],
+            }
+        )
+    )
+    options = summarize(reports, results=results).figures["delivery_over_time"][1]
+    assert options["freq"] == analytics.time_bin(results["sent_at"], max_bins=min(48, n / 10)) == "15min"

@@ -29,20 +29,6 @@ __all__ = ["HEADLINE_LABELS", "DeliveryReport", "Mode", "overview_table", "summa
 Mode = Literal["funnel", "reports"]
 
 
-_TIME_BINS = (
-    ("1s", 1),
-    ("5s", 5),
-    ("10s", 10),
-    ("30s", 30),
-    ("1min", 60),
-    ("5min", 300),
-    ("15min", 900),
-    ("1h", 3600),
-    ("6h", 6 * 3600),
-    ("1D", 24 * 3600),
-)
-
-
 _MAX_RATE_FIGURES = 3
 
 
@@ -244,12 +230,9 @@ def _time_options(frame: pd.DataFrame) -> dict[str, Any] | None:
     times = pd.to_datetime(frame[on], utc=True).dropna()
     if len(times) < 30:
         return None
-    span = (times.max() - times.min()).total_seconds()
-    for freq, seconds in _TIME_BINS:
-        bins = span / seconds + 1
-        if bins <= min(48.0, len(times) / 10):
-            return {"freq": freq, "on": on} if bins >= 3 else None
-    return None
+    limit = min(48.0, len(times) / 10)
+    freq = analytics.time_bin(times, max_bins=limit)
+    return {"freq": freq, "on": on} if 3 <= analytics.time_bins(times, freq) <= limit else None
 
 
 def _slug(name: str) -> str:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from smskit import templates as tpl
 from smskit.analytics import headline_counts as delivery_counts
+from smskit.analytics import time_bin
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
@@ -301,19 +302,6 @@ def counts_html(counts: pd.Series) -> str:
         for k, v in counts.items()
     )
     return f'<div class="smskit-counts">{tiles}</div>'
-
-
-_BINS = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
-
-
-def time_bin(times: pd.Series, *, target: int = 30) -> str:
-    """The smallest of 1 s … 1 day that covers the span of ``times`` in at most ``target`` bins."""
-    t = pd.to_datetime(times, utc=True).dropna()
-    span = (t.max() - t.min()).total_seconds() if len(t) else 0.0
-    for freq in _BINS:
-        if span / pd.Timedelta(freq).total_seconds() <= target:
-            return freq
-    return _BINS[-1]
 
 
 def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7, 3.2), dpi: int = 90) -> bytes:
