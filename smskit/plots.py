@@ -15,9 +15,10 @@ Usage::
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,17 @@ from smskit.codes import CATEGORY_COLORS
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["delivery_over_time", "delivery_rate", "failure_reasons", "funnel", "latency", "save_figures"]
+__all__ = [
+    "delivery_over_time",
+    "delivery_rate",
+    "failure_reasons",
+    "figure_size",
+    "funnel",
+    "latency",
+    "png_bytes",
+    "save_figures",
+    "save_png",
+]
 
 DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
 SENT_COLOR = "#0072B2"
@@ -317,9 +328,11 @@ def save_figures(
         "failure_reasons": lambda ax: failure_reasons(frame, ax=ax),
         "latency": lambda ax: latency(frame, ax=ax),
     }
-    return {
-        name: save_png(draw, out / f"{name}.png", size=figure_size(name), dpi=dpi) for name, draw in drawings.items()
-    }
+    paths: dict[str, Path] = {}
+    for name, draw in drawings.items():
+        paths[name] = out / f"{name}.png"
+        save_png(draw, paths[name], size=figure_size(name), dpi=dpi)
+    return paths
 
 
 _FIGURE_SIZES = {"funnel": (8.0, 3.0), "failure_reasons": (10.0, 5.0)}
@@ -330,14 +343,33 @@ def figure_size(name: str) -> tuple[float, float]:
     return _FIGURE_SIZES.get(name, (8.0, 4.5))
 
 
-def save_png(draw: Callable[[Axes], object], path: Path, *, size: tuple[float, float], dpi: int) -> Path:
-    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and save it as PNG at ``path``."""
+def save_png(
+    draw: Callable[[Axes], object],
+    target: str | Path | BinaryIO,
+    *,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: int = 100,
+) -> Path | BinaryIO:
+    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and write it as PNG to ``target``
+    (a path or a binary file object); returns ``target`` (a path as :class:`~pathlib.Path`).
+
+    The one place smskit turns a figure into PNG: the report, :func:`save_figures` and the Dashboard
+    (:func:`png_bytes`) all come through here.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.add_subplot())
-    fig.savefig(path, dpi=dpi)
-    return path
+    out = Path(target) if isinstance(target, str | Path) else target
+    fig.savefig(out, format="png", dpi=dpi)
+    return out
+
+
+def png_bytes(draw: Callable[[Axes], object], *, size: tuple[float, float] = (7.0, 3.2), dpi: int = 90) -> bytes:
+    """:func:`save_png` into memory: the PNG bytes of one figure drawn by ``draw(ax)`` (for widgets)."""
+    buffer = io.BytesIO()
+    save_png(draw, buffer, size=size, dpi=dpi)
+    return buffer.getvalue()
 
 
 # --- helpers -------------------------------------------------------------------------------------------

@@ -7,9 +7,8 @@ user-supplied text shown as HTML goes through ``html.escape``.
 from __future__ import annotations
 
 import html
-import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 from smskit import templates as tpl
 from smskit.analytics import headline_counts as delivery_counts
 from smskit.analytics import time_bin
+from smskit.plots import png_bytes as figure_png
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
@@ -302,17 +302,6 @@ def counts_html(counts: pd.Series) -> str:
         for k, v in counts.items()
     )
     return f'<div class="smskit-counts">{tiles}</div>'
-
-
-def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7, 3.2), dpi: int = 90) -> bytes:
-    """PNG bytes of one figure drawn by ``draw(ax)``; uses no pyplot state, so it is safe from threads."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    draw(fig.add_subplot())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def error_html(exc: BaseException) -> str:
