@@ -38,10 +38,11 @@ from smskit.reports.wire import (
     unquote_field,
 )
 
-__all__ = ["DEFAULT_EXPORT_MAPPING", "REPORT_DTYPES", "read_status_reports"]
+__all__ = ["DEFAULT_EXPORT_MAPPING", "EXPORT_COLUMNS", "EXPORT_COLUMN_OF", "REPORT_DTYPES", "read_status_reports"]
 
-#: Default column names of a console "Send Details" export → report columns (pass ``mapping=`` for others).
-DEFAULT_EXPORT_MAPPING: dict[str, str] = {
+#: Column names of a console "Send Details" export → field names: the report columns, plus each message's
+#: send time and template (read by :func:`smskit.summary.export_send_info`). The one declaration.
+EXPORT_COLUMNS: dict[str, str] = {
     "SMS ID": "sms_msg_id",
     "Recipient Number": "to",
     "Status Code": "status",
@@ -52,7 +53,13 @@ DEFAULT_EXPORT_MAPPING: dict[str, str] = {
     "Carrier Code": "org_code",
     "Report Source": "source",
     "Extend": "extend",
+    "Send Time (UTC)": "sent_at",
+    "Template ID": "template_id",
 }
+#: Default export column → report column (pass ``mapping=`` for others).
+DEFAULT_EXPORT_MAPPING: dict[str, str] = {c: f for c, f in EXPORT_COLUMNS.items() if f in REPORT_COLUMNS}
+#: Field → its default export column name.
+EXPORT_COLUMN_OF: dict[str, str] = {f: c for c, f in EXPORT_COLUMNS.items()}
 
 _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")

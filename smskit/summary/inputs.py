@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from smskit.errors import DataValidationError, ReportError
+from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
 
@@ -50,11 +51,13 @@ def read_results(path: str | Path) -> pd.DataFrame:
 def export_send_info(
     path: str | Path,
     *,
-    id_column: str = "SMS ID",
-    sent_at_column: str = "Send Time (UTC)",
-    template_column: str = "Template ID",
+    id_column: str = EXPORT_COLUMN_OF["sms_msg_id"],
+    sent_at_column: str = EXPORT_COLUMN_OF["sent_at"],
+    template_column: str = EXPORT_COLUMN_OF["template_id"],
 ) -> pd.DataFrame | None:
     """Send time and template per message from a console export (CSV/XLSX), when it has them.
+
+    The default column names are the console's (:data:`smskit.reports.ingest.EXPORT_COLUMNS`).
 
     Returns a frame indexed by ``sms_msg_id`` with ``sent_at`` (UTC) and/or ``template_id``, or
     ``None`` when the file is not a table or lacks the id column or both info columns.

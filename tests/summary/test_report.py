@@ -323,3 +323,30 @@ def test_repr_html_is_an_escaped_fragment() -> None:
     assert "&lt;script&gt;" in page
     assert "<style" not in page  # a notebook output must not restyle the notebook
     assert "<h2>Overview</h2>" in page
+
+
+def test_export_column_names_are_declared_once(data_dir: Path) -> None:
+    """The console export's column names live in reports.ingest.EXPORT_COLUMNS; every reader uses them."""
+    import inspect
+
+    import smskit
+    from smskit.cli import build_parser
+    from smskit.reports.ingest import DEFAULT_EXPORT_MAPPING, EXPORT_COLUMN_OF, EXPORT_COLUMNS
+
+    header = pd.read_csv(data_dir / "status_export.csv", nrows=0).columns.tolist()
+    assert header == list(EXPORT_COLUMNS)
+    assert set(DEFAULT_EXPORT_MAPPING.items()) < set(EXPORT_COLUMNS.items())
+    defaults = {k: p.default for k, p in inspect.signature(export_send_info).parameters.items() if k != "path"}
+    assert defaults == {
+        "id_column": EXPORT_COLUMN_OF["sms_msg_id"],
+        "sent_at_column": EXPORT_COLUMN_OF["sent_at"],
+        "template_column": EXPORT_COLUMN_OF["template_id"],
+    }
+    args = build_parser().parse_args(["report", "x.log"])
+    assert (args.send_time_column, args.template_column) == (
+        EXPORT_COLUMN_OF["sent_at"],
+        EXPORT_COLUMN_OF["template_id"],
+    )
+    package = Path(smskit.__file__).parent
+    homes = [p.name for p in package.rglob("*.py") if '"Send Time (UTC)"' in p.read_text(encoding="utf-8")]
+    assert homes == ["ingest.py"]
