@@ -26,6 +26,7 @@ import pandas as pd
 
 from smskit.codes import categorize
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import REPORTS
 from smskit.reports.store import is_report_store, read_store_frame
 from smskit.reports.wire import (
     BLANK_OR_CONTROL,
@@ -65,21 +66,8 @@ _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")
 _INPUTS = WIRE_COLUMNS
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-#: The dtype of each column of a report frame.
-REPORT_DTYPES: dict[str, Any] = {
-    "sms_msg_id": "str",
-    "status": "category",
-    "status_desc": "str",
-    "delivered": "bool",
-    "category": "category",
-    "org_code": "str",
-    "source": "str",
-    "update_time": _UTC,
-    "total": "int64",
-    "sequence": "int64",
-    "extend": "str",
-    "to": "str",
-}
+#: The dtype of each column of a report frame (:data:`smskit.frames.REPORTS`).
+REPORT_DTYPES: dict[str, Any] = dict(REPORTS.dtypes)
 _SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
 _EXTRA_COLUMNS = 2  # an export with at most this many unused columns is read whole
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}

@@ -4,10 +4,12 @@ templates from a console export, and the per-message frame when there are no sen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import RESULTS
 from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
@@ -45,7 +47,20 @@ def read_results(path: str | Path) -> pd.DataFrame:
             f"results file {path} has unreadable sent_at values: {exc}",
             advice="sent_at must be ISO 8601 timestamps, as smskit send --out writes them",
         ) from exc
-    return frame
+    return _as_results(frame)
+
+
+def _as_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """The declared columns of :data:`smskit.frames.RESULTS` that ``frame`` has, cast to their dtypes."""
+    from smskit.campaign.send import ROW_STATES
+
+    casts: dict[str, Any] = {c: d for c, d in RESULTS.dtypes.items() if c in frame.columns and c != "sent_at"}
+    if "state" in casts:
+        extra = sorted(set(frame["state"].dropna()) - set(ROW_STATES))  # states of a newer smskit
+        casts["state"] = pd.CategoricalDtype([*ROW_STATES, *extra])
+    if "request_no" in casts:
+        frame["request_no"] = pd.to_numeric(frame["request_no"], errors="coerce")
+    return frame.astype(casts)
 
 
 def export_send_info(
