@@ -25,6 +25,7 @@ import pandas as pd
 
 from smskit import analytics
 from smskit.codes import CATEGORY_COLORS
+from smskit.display import format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -251,6 +252,9 @@ def latency(
     ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
     groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+    # the legend's median is the report's p50: one definition (analytics.latency_quantiles), one format
+    medians = analytics.latency_quantiles(frame, by=by, q=(0.5,), latency=column, delivered_only=delivered_only)
+    median_of = dict(zip(medians[by], medians["p50"], strict=True)) if by is not None else {None: medians["p50"][0]}
     lows, highs = [], []
     for i, (name, values) in enumerate(groups):
         v = values.to_numpy(dtype=float)
@@ -261,7 +265,7 @@ def latency(
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         head = "all" if by is None else str(name)
-        label = f"{head} (median {_duration(float(np.median(v)))}, n={len(v):,})"
+        label = f"{head} (median {format_seconds(median_of[name])}, n={len(v):,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
         log = bool(lows) and max(highs) / min(lows) > 100
@@ -421,14 +425,6 @@ def _title(column: str) -> str:
 def _shorten(text: object, width: int) -> str:
     s = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
     return s if len(s) <= width else s[: width - 1].rstrip() + "…"
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _patch(color: str, label: str) -> object:

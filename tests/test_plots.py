@@ -168,3 +168,17 @@ def test_one_png_writer(tmp_path):
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert path.read_bytes() == data
     assert plt.get_fignums() == []
+
+
+def test_latency_legend_and_the_report_agree_on_the_median(funnel):
+    """One definition of the median (analytics.latency_quantiles) and one format (display.format_seconds)."""
+    from smskit.display import display_table
+
+    table = display_table(analytics.latency_quantiles(funnel))
+    legend = plots.latency(funnel).get_legend().get_texts()[0].get_text()
+    assert f"median {table.loc[0, 'p50']}," in legend
+    assert table.loc[0, "p50"].endswith(" s")
+    by = display_table(analytics.latency_quantiles(funnel, by="template_id")).set_index("template_id")
+    texts = [t.get_text() for t in plots.latency(funnel, by="template_id").get_legend().get_texts()]
+    for template, row in by.iterrows():
+        assert any(t.startswith(f"{template} (median {row['p50']},") for t in texts), (template, texts)

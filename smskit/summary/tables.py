@@ -21,8 +21,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from smskit import analytics
+from smskit.display import format_interval, format_percent
 from smskit.summary.inputs import message_frame
-from smskit.summary.render import format_interval, format_percent, html_sections
+from smskit.summary.render import html_sections
 
 __all__ = ["HEADLINE_LABELS", "DeliveryReport", "Mode", "overview_table", "summarize"]
 

@@ -350,3 +350,15 @@ def test_export_column_names_are_declared_once(data_dir: Path) -> None:
     package = Path(smskit.__file__).parent
     homes = [p.name for p in package.rglob("*.py") if '"Send Time (UTC)"' in p.read_text(encoding="utf-8")]
     assert homes == ["ingest.py"]
+
+
+def test_the_reports_latency_table_and_the_latency_figure_show_the_same_median(campaign) -> None:
+    from smskit import plots
+    from smskit.display import display_table
+
+    results, reports = campaign
+    report = summarize(reports, results=results)
+    p50 = display_table(report.tables["Time to delivery (seconds)"]).loc[0, "p50"]
+    assert p50 == "20.0 s"
+    legend = plots.latency(report.frame).get_legend().get_texts()[0].get_text()
+    assert legend == f"all (median {p50}, n=3)"
