@@ -4,10 +4,13 @@ Every function takes a frame and column names as strings and returns a tidy Data
 never mutated. Rates come with a Wilson score interval, which stays inside [0, 1] and behaves at
 rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
 
-Who counts as *sent*: when the frame has a ``state`` column (the funnel or send results), rows in
-:data:`~smskit.campaign.states.NOT_SENT_STATES` (``unsent``, ``invalid``, ``suppressed``, …) were
-never sent and are left out of every denominator; ``rejected`` and ``unknown`` rows were sent and
-count as not delivered. A reports frame (no ``state``) counts every row.
+Who counts as *sent*: when the frame has a ``state`` column (the funnel), only rows whose state is one
+of :data:`~smskit.campaign.states.SENT_STATES` (``accepted``, ``rejected``, ``unknown``: a request was
+made for them) are in a denominator; ``invalid``, ``suppressed`` and ``unsent`` rows never reached the
+platform. ``rejected`` and ``unknown`` rows count as not delivered. A reports frame (no ``state``) counts every row.
+
+:func:`headline_counts` is the one definition of the headline numbers (sent, accepted, delivered,
+failed, awaiting report …) that the report, the Dashboard and the CLI show.
 
 Usage::
 
@@ -26,22 +29,51 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.states import NOT_SENT_STATES
+from smskit.campaign.states import NOT_SENT_STATES, SENT_STATES
 from smskit.errors import DataValidationError
 from smskit.numbers import country_of
 
 __all__ = [
     "DERIVED_KEYS",
+    "FUNNEL_HEADLINES",
+    "MESSAGE_HEADLINES",
     "NOT_SENT_STATES",
+    "SENT_STATES",
+    "TIME_BINS",
     "add_number_info",
     "delivery_rate",
     "failure_breakdown",
     "funnel_counts",
+    "has_final_report",
+    "headline_counts",
     "latency_quantiles",
     "rate_over_time",
     "sent_rows",
+    "time_bin",
+    "time_bins",
     "wilson_interval",
 ]
+
+#: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
+#: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
+FUNNEL_HEADLINES: tuple[str, ...] = (
+    "rows",
+    "invalid",
+    "suppressed",
+    "unsent",
+    "sent",
+    "accepted",
+    "delivered",
+    "failed",
+    "awaiting report",
+    "rejected",
+    "unknown",
+)
+#: :func:`headline_counts` of reports (one row per message, or raw reports with ``reports`` first).
+MESSAGE_HEADLINES: tuple[str, ...] = ("messages", "delivered", "failed", "awaiting report")
+
+#: The bin widths time series are cut into, finest first (pandas frequencies).
+TIME_BINS: tuple[str, ...] = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
 
 #: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
 DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
@@ -103,7 +135,98 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     state = frame["state"].astype("string")
     if among == "accepted":
         return (state == "accepted").fillna(False).astype(bool)
-    return (~state.isin(NOT_SENT_STATES)).fillna(True).astype(bool)
+    return state.isin(SENT_STATES).fillna(False).astype(bool)
+
+
+def time_bins(times: pd.Series, freq: str) -> int:
+    """How many ``freq`` bins the span of ``times`` covers (NaT ignored; 0 when there are no times)."""
+    t = pd.to_datetime(times, utc=True).dropna()
+    if t.empty:
+        return 0
+    span = (t.max() - t.min()).total_seconds()
+    return int(span // pd.Timedelta(freq).total_seconds()) + 1
+
+
+def time_bin(times: pd.Series, *, max_bins: float = 30) -> str:
+    """The finest of :data:`TIME_BINS` (1 s … 1 day) that covers the span of ``times`` in at most
+    ``max_bins`` bins; ``"1D"`` when even days need more. Used by the report, the plots and the
+    Dashboard alike. Usage: ``rate_over_time(funnel, freq=time_bin(funnel["sent_at"]))``."""
+    for freq in TIME_BINS:
+        if time_bins(times, freq) <= max_bins:
+            return freq
+    return TIME_BINS[-1]
+
+
+def has_final_report(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask of rows whose outcome is final: a final status (not an intermediate one such as
+    ``ACCEPTD``, whose category is ``pending``) that no later report can change. Send results without
+    report columns have no final report yet."""
+    if "final_status" not in frame.columns and "state" in frame.columns:
+        return pd.Series(False, index=frame.index)
+    _require(frame, ["final_status", "category"])
+    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
+    return final.fillna(False).astype(bool)
+
+
+def headline_counts(frame: pd.DataFrame) -> pd.Series:
+    """The headline counts shown by the report, the Dashboard and the CLI (one definition for all).
+
+    A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
+
+    * ``rows`` every row; ``invalid``, ``suppressed``, ``unsent`` rows that were never sent;
+    * ``sent`` rows a request was made for (accepted, rejected or unknown) — the rate's denominator;
+    * ``accepted`` the platform took the number;
+    * ``delivered`` a sent row whose every segment has a delivery report. It is gated on *sent*, not on
+      *accepted*: a send whose answer was lost (``unknown``) is still delivered when a report echoing
+      its ``extend`` and number says so, and ``delivered / sent`` is then the delivery rate;
+    * ``failed`` a sent, not rejected row with a final report that is not a delivery;
+    * ``awaiting report`` a sent row with no final report yet; an intermediate report (``ACCEPTD``)
+      is not final, so such a row is awaiting, never failed;
+    * ``rejected`` refused at submission; ``unknown`` no answer and no report to settle it.
+
+    delivered + failed + awaiting report + rejected + unknown = sent.
+
+    A per-message frame (:func:`smskit.reports.funnel.final_state`, no ``state``) gives
+    :data:`MESSAGE_HEADLINES`; a raw reports frame is reduced to messages first and adds ``reports``.
+    """
+    if "state" not in frame.columns and "final_status" not in frame.columns:
+        from smskit.reports.funnel import final_state
+
+        if frame.empty:
+            return pd.Series(0, index=["reports", *MESSAGE_HEADLINES], dtype="int64")
+        messages = headline_counts(final_state(frame))
+        return pd.concat([pd.Series({"reports": len(frame)}, dtype="int64"), messages])
+    _require(frame, ["delivered"])
+    delivered = frame["delivered"].fillna(False).astype(bool)
+    final = has_final_report(frame)
+    if "state" not in frame.columns:
+        values = {
+            "messages": len(frame),
+            "delivered": int(delivered.sum()),
+            "failed": int((final & ~delivered).sum()),
+            "awaiting report": int((~final).sum()),
+        }
+        return pd.Series(values, dtype="int64")
+    state = frame["state"].astype("string")
+    sent = sent_rows(frame)
+    rejected = state.eq("rejected").fillna(False).astype(bool) & sent
+    reported = frame["final_status"].notna() if "final_status" in frame.columns else False
+    unknown = state.eq("unknown").fillna(False).astype(bool) & ~reported & sent
+    open_ = sent & ~rejected & ~unknown  # sent rows the status reports decide
+    masks = {
+        "invalid": state.eq("invalid"),
+        "suppressed": state.eq("suppressed"),
+        "unsent": state.eq("unsent"),
+        "sent": sent,
+        "accepted": state.eq("accepted"),
+        "delivered": delivered & sent,
+        "failed": open_ & final & ~delivered,
+        "awaiting report": open_ & ~final,
+        "rejected": rejected,
+        "unknown": unknown,
+    }
+    values = {"rows": len(frame)} | {k: int(m.fillna(False).astype(bool).sum()) for k, m in masks.items()}
+    return pd.Series(values, dtype="int64")
 
 
 def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
@@ -283,21 +406,15 @@ def latency_quantiles(
 
 
 def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts and share of sent.
-
-    ``sent`` leaves out invalid and suppressed rows; ``accepted`` is the platform's per-number
-    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report.
-    """
+    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent."""
     _require(frame, ["state", "delivered"])
-    sent = sent_rows(frame)
-    accepted = sent_rows(frame, among="accepted")
-    delivered = frame["delivered"].fillna(False).astype(bool) & sent
-    counts = np.array([int(sent.sum()), int(accepted.sum()), int(delivered.sum())], dtype="int64")
+    stages = ["sent", "accepted", "delivered"]
+    counts = headline_counts(frame)[stages].to_numpy(dtype="int64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = counts / counts[0] if counts[0] else np.full(3, np.nan)
+        share = counts / counts[0] if counts[0] else np.full(len(stages), np.nan)
     return pd.DataFrame(
         {
-            "stage": pd.Categorical(["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]),
+            "stage": pd.Categorical(stages, categories=stages),
             "count": counts,
             "share": share,
         }

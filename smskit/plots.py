@@ -15,20 +15,32 @@ Usage::
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from smskit import analytics
 from smskit.codes import CATEGORY_COLORS
+from smskit.display import format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["delivery_over_time", "delivery_rate", "failure_reasons", "funnel", "latency", "save_figures"]
+__all__ = [
+    "delivery_over_time",
+    "delivery_rate",
+    "failure_reasons",
+    "figure_size",
+    "funnel",
+    "latency",
+    "png_bytes",
+    "save_figures",
+    "save_png",
+]
 
 DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
 SENT_COLOR = "#0072B2"
@@ -240,6 +252,9 @@ def latency(
     ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
     groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+    # the legend's median is the report's p50: one definition (analytics.latency_quantiles), one format
+    medians = analytics.latency_quantiles(frame, by=by, q=(0.5,), latency=column, delivered_only=delivered_only)
+    median_of = dict(zip(medians[by], medians["p50"], strict=True)) if by is not None else {None: medians["p50"][0]}
     lows, highs = [], []
     for i, (name, values) in enumerate(groups):
         v = values.to_numpy(dtype=float)
@@ -250,7 +265,7 @@ def latency(
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         head = "all" if by is None else str(name)
-        label = f"{head} (median {_duration(float(np.median(v)))}, n={len(v):,})"
+        label = f"{head} (median {format_seconds(median_of[name])}, n={len(v):,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
         log = bool(lows) and max(highs) / min(lows) > 100
@@ -303,7 +318,8 @@ def save_figures(
     """Write the five delivery figures as PNG files into ``directory``; returns name → path.
 
     ``by`` groups the rate figure (default ``template_id`` when present, else ``country``); ``freq``
-    defaults to a bin that gives about 24–48 points over the send window. Uses no pyplot state, so it
+    defaults to the finest bin giving at most 48 points over the send window
+    (:func:`smskit.analytics.time_bin`). Uses no pyplot state, so it
     is safe from scripts and threads.
     """
     out = Path(directory)
@@ -316,9 +332,11 @@ def save_figures(
         "failure_reasons": lambda ax: failure_reasons(frame, ax=ax),
         "latency": lambda ax: latency(frame, ax=ax),
     }
-    return {
-        name: save_png(draw, out / f"{name}.png", size=figure_size(name), dpi=dpi) for name, draw in drawings.items()
-    }
+    paths: dict[str, Path] = {}
+    for name, draw in drawings.items():
+        paths[name] = out / f"{name}.png"
+        save_png(draw, paths[name], size=figure_size(name), dpi=dpi)
+    return paths
 
 
 _FIGURE_SIZES = {"funnel": (8.0, 3.0), "failure_reasons": (10.0, 5.0)}
@@ -329,14 +347,33 @@ def figure_size(name: str) -> tuple[float, float]:
     return _FIGURE_SIZES.get(name, (8.0, 4.5))
 
 
-def save_png(draw: Callable[[Axes], object], path: Path, *, size: tuple[float, float], dpi: int) -> Path:
-    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and save it as PNG at ``path``."""
+def save_png(
+    draw: Callable[[Axes], object],
+    target: str | Path | BinaryIO,
+    *,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: int = 100,
+) -> Path | BinaryIO:
+    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and write it as PNG to ``target``
+    (a path or a binary file object); returns ``target`` (a path as :class:`~pathlib.Path`).
+
+    The one place smskit turns a figure into PNG: the report, :func:`save_figures` and the Dashboard
+    (:func:`png_bytes`) all come through here.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.add_subplot())
-    fig.savefig(path, dpi=dpi)
-    return path
+    out = Path(target) if isinstance(target, str | Path) else target
+    fig.savefig(out, format="png", dpi=dpi)
+    return out
+
+
+def png_bytes(draw: Callable[[Axes], object], *, size: tuple[float, float] = (7.0, 3.2), dpi: int = 90) -> bytes:
+    """:func:`save_png` into memory: the PNG bytes of one figure drawn by ``draw(ax)`` (for widgets)."""
+    buffer = io.BytesIO()
+    save_png(draw, buffer, size=size, dpi=dpi)
+    return buffer.getvalue()
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -390,14 +427,6 @@ def _shorten(text: object, width: int) -> str:
     return s if len(s) <= width else s[: width - 1].rstrip() + "…"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _patch(color: str, label: str) -> object:
     from matplotlib.patches import Patch
 
@@ -405,11 +434,5 @@ def _patch(color: str, label: str) -> object:
 
 
 def _auto_freq(frame: pd.DataFrame, *, on: str = "sent_at") -> str:
-    times = pd.to_datetime(frame[on], utc=True).dropna() if on in frame.columns else pd.Series(dtype=object)
-    if times.empty:
-        return "1h"
-    span = (times.max() - times.min()).total_seconds()
-    for seconds, freq in ((60, "1min"), (300, "5min"), (900, "15min"), (3600, "1h"), (6 * 3600, "6h")):
-        if span / seconds <= 48:
-            return freq
-    return "1D"
+    """:func:`smskit.analytics.time_bin` for the send times: at most 48 points over the send window."""
+    return analytics.time_bin(frame[on], max_bins=48) if on in frame.columns else "1h"

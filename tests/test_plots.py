@@ -144,3 +144,41 @@ def test_save_figures_writes_pngs_without_pyplot_state(funnel, tmp_path):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert path.stat().st_size > 10_000
     assert plt.get_fignums() == []
+
+
+def test_one_png_writer(tmp_path):
+    """The report, save_figures and the Dashboard all write PNG through plots.save_png."""
+    from pathlib import Path
+
+    from smskit import widgets
+
+    assert widgets.figure_png is plots.png_bytes
+    package = Path(plots.__file__).parent
+    writers = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if ".savefig(" in p.read_text(encoding="utf-8")
+    )
+    assert writers == ["plots.py"]
+    assert Path(plots.__file__).read_text(encoding="utf-8").count(".savefig(") == 1
+
+    def draw(ax):
+        ax.plot([0, 1], [1, 0])
+
+    path = plots.save_png(draw, tmp_path / "f.png", size=(4, 3), dpi=50)
+    data = plots.png_bytes(draw, size=(4, 3), dpi=50)
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert path.read_bytes() == data
+    assert plt.get_fignums() == []
+
+
+def test_latency_legend_and_the_report_agree_on_the_median(funnel):
+    """One definition of the median (analytics.latency_quantiles) and one format (display.format_seconds)."""
+    from smskit.display import display_table
+
+    table = display_table(analytics.latency_quantiles(funnel))
+    legend = plots.latency(funnel).get_legend().get_texts()[0].get_text()
+    assert f"median {table.loc[0, 'p50']}," in legend
+    assert table.loc[0, "p50"].endswith(" s")
+    by = display_table(analytics.latency_quantiles(funnel, by="template_id")).set_index("template_id")
+    texts = [t.get_text() for t in plots.latency(funnel, by="template_id").get_legend().get_texts()]
+    for template, row in by.iterrows():
+        assert any(t.startswith(f"{template} (median {row['p50']},") for t in texts), (template, texts)

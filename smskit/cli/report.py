@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from smskit.reports.ingest import EXPORT_COLUMN_OF
+
 __all__ = ["add_arguments", "cli_main"]
 
 
@@ -27,8 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--by", metavar="COLUMN", action="append", help="break the delivery rate down by COLUMN (repeatable)"
     )
-    parser.add_argument("--send-time-column", metavar="C", default="Send Time (UTC)", help="export send-time column")
-    parser.add_argument("--template-column", metavar="C", default="Template ID", help="export template column")
+    parser.add_argument(
+        "--send-time-column",
+        metavar="C",
+        default=EXPORT_COLUMN_OF["sent_at"],
+        help=f"export send-time column (default {EXPORT_COLUMN_OF['sent_at']!r})",
+    )
+    parser.add_argument(
+        "--template-column",
+        metavar="C",
+        default=EXPORT_COLUMN_OF["template_id"],
+        help=f"export template column (default {EXPORT_COLUMN_OF['template_id']!r})",
+    )
     parser.add_argument("--skip-malformed", action="store_true", help="drop malformed lines instead of refusing")
     parser.add_argument("--title", default="Delivery report", help="report title")
 
@@ -101,4 +113,4 @@ def _id_column(mapping: dict[str, str] | None) -> str:
         for column, field in mapping.items():
             if field == "sms_msg_id":
                 return column
-    return "SMS ID"
+    return EXPORT_COLUMN_OF["sms_msg_id"]

@@ -24,24 +24,14 @@ import pandas as pd
 
 from smskit.campaign.states import SENT_STATES
 from smskit.codes import DELIVERED, categorize
+from smskit.frames import FINAL_STATE, FUNNEL_ADDED
 from smskit.reports.ingest import read_status_reports
 
 __all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
 
-#: Columns :func:`delivery_funnel` adds to the results.
-FUNNEL_COLUMNS: tuple[str, ...] = ("final_status", "delivered", "category", "reported_at", "latency_s")
+#: Columns :func:`delivery_funnel` adds to the results (:data:`smskit.frames.FUNNEL_ADDED`).
+FUNNEL_COLUMNS: tuple[str, ...] = tuple(FUNNEL_ADDED)
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-_FINAL_STATE_COLUMNS = (
-    "final_status",
-    "delivered",
-    "final",
-    "category",
-    "reported_at",
-    "total",
-    "segments_delivered",
-    "to",
-    "extend",
-)
 
 
 def final_state(reports: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +43,7 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     """
     r = _as_reports(reports)
     if r.empty:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _FINAL_STATE_COLUMNS})
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in FINAL_STATE.columns})
         return _typed(empty.rename_axis("sms_msg_id"))
     t = r["update_time"].astype(_UTC)
     ns = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
@@ -121,18 +111,9 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype(
-        {
-            "final_status": "category",
-            "delivered": bool,
-            "final": bool,
-            "reported_at": _UTC,
-            "total": "int64",
-            "segments_delivered": "int64",
-            "to": "str",
-            "extend": "str",
-        }
-    ).assign(category=lambda f: _category(f["category"]))
+    """Cast to :data:`smskit.frames.FINAL_STATE` (categories of ``category``: the catalog's)."""
+    dtypes = {c: d for c, d in FINAL_STATE.dtypes.items() if c != "category"}
+    return frame.astype(dtypes).assign(category=lambda f: _category(f["category"]))
 
 
 def _category(values: pd.Series) -> pd.Series:

@@ -26,6 +26,7 @@ import pandas as pd
 
 from smskit.codes import categorize
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import REPORTS
 from smskit.protocol import UPDATE_TIME_FORMAT
 from smskit.reports.store import is_report_store, read_store_frame
 from smskit.reports.wire import (
@@ -38,10 +39,11 @@ from smskit.reports.wire import (
     unquote_field,
 )
 
-__all__ = ["DEFAULT_EXPORT_MAPPING", "REPORT_DTYPES", "read_status_reports"]
+__all__ = ["DEFAULT_EXPORT_MAPPING", "EXPORT_COLUMNS", "EXPORT_COLUMN_OF", "REPORT_DTYPES", "read_status_reports"]
 
-#: Default column names of a console "Send Details" export → report columns (pass ``mapping=`` for others).
-DEFAULT_EXPORT_MAPPING: dict[str, str] = {
+#: Column names of a console "Send Details" export → field names: the report columns, plus each message's
+#: send time and template (read by :func:`smskit.summary.export_send_info`). The one declaration.
+EXPORT_COLUMNS: dict[str, str] = {
     "SMS ID": "sms_msg_id",
     "Recipient Number": "to",
     "Status Code": "status",
@@ -52,27 +54,20 @@ DEFAULT_EXPORT_MAPPING: dict[str, str] = {
     "Carrier Code": "org_code",
     "Report Source": "source",
     "Extend": "extend",
+    "Send Time (UTC)": "sent_at",
+    "Template ID": "template_id",
 }
+#: Default export column → report column (pass ``mapping=`` for others).
+DEFAULT_EXPORT_MAPPING: dict[str, str] = {c: f for c, f in EXPORT_COLUMNS.items() if f in REPORT_COLUMNS}
+#: Field → its default export column name.
+EXPORT_COLUMN_OF: dict[str, str] = {f: c for c, f in EXPORT_COLUMNS.items()}
 
 _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")
 _INPUTS = WIRE_COLUMNS
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-#: The dtype of each column of a report frame.
-REPORT_DTYPES: dict[str, Any] = {
-    "sms_msg_id": "str",
-    "status": "category",
-    "status_desc": "str",
-    "delivered": "bool",
-    "category": "category",
-    "org_code": "str",
-    "source": "str",
-    "update_time": _UTC,
-    "total": "int64",
-    "sequence": "int64",
-    "extend": "str",
-    "to": "str",
-}
+#: The dtype of each column of a report frame (:data:`smskit.frames.REPORTS`).
+REPORT_DTYPES: dict[str, Any] = dict(REPORTS.dtypes)
 _SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
 _EXTRA_COLUMNS = 2  # an export with at most this many unused columns is read whole
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}

@@ -23,6 +23,7 @@ from urllib.parse import unquote_plus, urlencode
 
 from smskit.codes import DELIVERED
 from smskit.errors import ReportError
+from smskit.frames import REPORTS
 from smskit.protocol import FORM, JSON, UPDATE_TIME_FORMAT
 
 __all__ = [
@@ -36,21 +37,8 @@ __all__ = [
     "push_format",
 ]
 
-#: Columns of every status-report frame (see :func:`smskit.read_status_reports`).
-REPORT_COLUMNS: tuple[str, ...] = (
-    "sms_msg_id",
-    "status",
-    "status_desc",
-    "delivered",
-    "category",
-    "org_code",
-    "source",
-    "update_time",
-    "total",
-    "sequence",
-    "extend",
-    "to",
-)
+#: Columns of every status-report frame (see :func:`smskit.read_status_reports`), from :data:`smskit.frames.REPORTS`.
+REPORT_COLUMNS: tuple[str, ...] = REPORTS.columns
 
 #: The columns a report carries (``delivered`` and ``category`` are derived from ``status``).
 WIRE_COLUMNS: tuple[str, ...] = tuple(c for c in REPORT_COLUMNS if c not in ("delivered", "category"))

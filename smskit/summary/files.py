@@ -55,6 +55,6 @@ def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> 
             draw = lambda ax, o: plots.delivery_rate(frame, confidence=level, ax=ax, **o)  # noqa: E731
         else:
             draw, size = drawers[name], plots.figure_size(name)
-        target = directory / f"{name}.png"
-        paths[name] = plots.save_png(functools.partial(draw, o=options), target, size=size, dpi=dpi)
+        paths[name] = directory / f"{name}.png"
+        plots.save_png(functools.partial(draw, o=options), paths[name], size=size, dpi=dpi)
     return paths

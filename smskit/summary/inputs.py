@@ -4,10 +4,13 @@ templates from a console export, and the per-message frame when there are no sen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import RESULTS
+from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
 
@@ -44,17 +47,32 @@ def read_results(path: str | Path) -> pd.DataFrame:
             f"results file {path} has unreadable sent_at values: {exc}",
             advice="sent_at must be ISO 8601 timestamps, as smskit send --out writes them",
         ) from exc
-    return frame
+    return _as_results(frame)
+
+
+def _as_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """The declared columns of :data:`smskit.frames.RESULTS` that ``frame`` has, cast to their dtypes."""
+    from smskit.campaign.states import RESULT_STATES
+
+    casts: dict[str, Any] = {c: d for c, d in RESULTS.dtypes.items() if c in frame.columns and c != "sent_at"}
+    if "state" in casts:
+        extra = sorted(set(frame["state"].dropna()) - set(RESULT_STATES))  # states of a newer smskit
+        casts["state"] = pd.CategoricalDtype([*RESULT_STATES, *extra])
+    if "request_no" in casts:
+        frame["request_no"] = pd.to_numeric(frame["request_no"], errors="coerce")
+    return frame.astype(casts)
 
 
 def export_send_info(
     path: str | Path,
     *,
-    id_column: str = "SMS ID",
-    sent_at_column: str = "Send Time (UTC)",
-    template_column: str = "Template ID",
+    id_column: str = EXPORT_COLUMN_OF["sms_msg_id"],
+    sent_at_column: str = EXPORT_COLUMN_OF["sent_at"],
+    template_column: str = EXPORT_COLUMN_OF["template_id"],
 ) -> pd.DataFrame | None:
     """Send time and template per message from a console export (CSV/XLSX), when it has them.
+
+    The default column names are the console's (:data:`smskit.reports.ingest.EXPORT_COLUMNS`).
 
     Returns a frame indexed by ``sms_msg_id`` with ``sent_at`` (UTC) and/or ``template_id``, or
     ``None`` when the file is not a table or lacks the id column or both info columns.

@@ -21,26 +21,13 @@ from typing import Any, Literal
 import pandas as pd
 
 from smskit import analytics
+from smskit.display import format_interval, format_percent
 from smskit.summary.inputs import message_frame
-from smskit.summary.render import format_interval, format_percent, html_sections
+from smskit.summary.render import html_sections
 
-__all__ = ["DeliveryReport", "Mode", "summarize"]
+__all__ = ["HEADLINE_LABELS", "DeliveryReport", "Mode", "overview_table", "summarize"]
 
 Mode = Literal["funnel", "reports"]
-
-
-_TIME_BINS = (
-    ("1s", 1),
-    ("5s", 5),
-    ("10s", 10),
-    ("30s", 30),
-    ("1min", 60),
-    ("5min", 300),
-    ("15min", 900),
-    ("1h", 3600),
-    ("6h", 6 * 3600),
-    ("1D", 24 * 3600),
-)
 
 
 _MAX_RATE_FIGURES = 3
@@ -105,7 +92,7 @@ def summarize(
             "Without send results, rates are over messages that have at least one status report; "
             "messages never reported are not counted (pass the send results for the full funnel)."
         )
-    tables: dict[str, pd.DataFrame] = {"Overview": _overview(frame, reports, mode=mode, confidence=confidence)}
+    tables: dict[str, pd.DataFrame] = {"Overview": overview_table(frame, reports, mode=mode, confidence=confidence)}
     figures: dict[str, tuple[str, dict[str, Any]]] = {}
     if mode == "funnel":
         tables["Funnel"] = analytics.funnel_counts(frame)
@@ -156,26 +143,34 @@ def summarize(
     )
 
 
-def _overview(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, confidence: float) -> pd.DataFrame:
+#: How the report names each of :func:`smskit.analytics.headline_counts`.
+HEADLINE_LABELS: dict[str, str] = {
+    "rows": "input rows",
+    "invalid": "invalid (not sent)",
+    "suppressed": "suppressed (not sent)",
+    "unsent": "unsent (not sent yet)",
+    "sent": "recipients sent to",
+    "accepted": "accepted by the platform",
+    "rejected": "rejected at submission",
+    "unknown": "outcome unknown (no answer, no report)",
+    "messages": "messages reported",
+    "reports": "status reports read",
+    "delivered": "delivered",
+    "failed": "failed (final report)",
+    "awaiting report": "no final report yet",
+}
+
+
+def overview_table(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, confidence: float) -> pd.DataFrame:
+    """The report's Overview: :func:`smskit.analytics.headline_counts` under :data:`HEADLINE_LABELS`, the
+    number of reports read and the delivery rate with its interval (values as text)."""
     overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
-    delivered = frame["delivered"].fillna(False).astype(bool)
-    sent = analytics.sent_rows(frame)
-    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
-    rows: list[tuple[str, object]] = []
-    if mode == "funnel":
-        state = frame["state"].astype("string")
-        rows += [
-            ("recipients sent to", int(sent.sum())),
-            ("accepted by the platform", int((state == "accepted").sum())),
-            ("rejected or unknown", int(state.isin(["rejected", "unknown"]).sum())),
-        ]
-    else:
-        rows.append(("messages reported", len(frame)))
+    counts = analytics.headline_counts(frame)
+    before = ["sent", "accepted", "rejected", "unknown"] if mode == "funnel" else ["messages"]
+    rows: list[tuple[str, object]] = [(HEADLINE_LABELS[k], int(counts[k])) for k in before]
+    rows.append((HEADLINE_LABELS["reports"], len(reports)))
+    rows += [(HEADLINE_LABELS[k], int(counts[k])) for k in ("delivered", "failed", "awaiting report")]
     rows += [
-        ("status reports read", len(reports)),
-        ("delivered", int((delivered & sent).sum())),
-        ("failed (final report)", int((final & ~delivered & sent).sum())),
-        ("no final report yet", int((~final & sent).sum())),
         ("delivery rate", format_percent(overall["rate"])),
         (f"{confidence:.0%} interval (Wilson)", format_interval(overall["low"], overall["high"])),
     ]
@@ -236,12 +231,9 @@ def _time_options(frame: pd.DataFrame) -> dict[str, Any] | None:
     times = pd.to_datetime(frame[on], utc=True).dropna()
     if len(times) < 30:
         return None
-    span = (times.max() - times.min()).total_seconds()
-    for freq, seconds in _TIME_BINS:
-        bins = span / seconds + 1
-        if bins <= min(48.0, len(times) / 10):
-            return {"freq": freq, "on": on} if bins >= 3 else None
-    return None
+    limit = min(48.0, len(times) / 10)
+    freq = analytics.time_bin(times, max_bins=limit)
+    return {"freq": freq, "on": on} if 3 <= analytics.time_bins(times, freq) <= limit else None
 
 
 def _slug(name: str) -> str:

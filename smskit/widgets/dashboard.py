@@ -102,7 +102,7 @@ class Dashboard:
                     (lambda ax: plots.funnel(frame, ax=ax), (7, 2.6)),
                     (lambda ax: plots.failure_reasons(frame, ax=ax), (8, 3.2)),
                 ]
-                caption = f"Campaign: {len(frame):,} recipients sent, {len(reports):,} status report(s) so far."
+                caption = "Campaign: {sent:,} recipients sent, " + f"{len(reports):,} status report(s) so far."
             else:
                 frame = reports
                 freq = time_bin(frame["update_time"]) if "update_time" in frame.columns else "1min"
@@ -112,8 +112,10 @@ class Dashboard:
                 ]
                 caption = f"{len(reports):,} status report(s) so far."
             self.frame = frame
-            self.counts.value = counts_html(delivery_counts(frame))
-            self.caption.value = f'<div style="color:#555">{html.escape(caption)}</div>'
+            counts = delivery_counts(frame)
+            self.counts.value = counts_html(counts)
+            text = caption.format(sent=int(counts.get("sent", 0)))
+            self.caption.value = f'<div style="color:#555">{html.escape(text)}</div>'
             for image, (draw, size) in zip(self.figures, draws, strict=True):
                 if len(frame) == 0:
                     image.layout.display = "none"

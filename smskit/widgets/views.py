@@ -7,9 +7,8 @@ user-supplied text shown as HTML goes through ``html.escape``.
 from __future__ import annotations
 
 import html
-import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +16,10 @@ import numpy as np
 import pandas as pd
 
 from smskit import templates as tpl
-from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES
+from smskit.analytics import headline_counts as delivery_counts
+from smskit.analytics import time_bin
+from smskit.campaign.states import LEFT_OUT_STATES
+from smskit.plots import png_bytes as figure_png
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
@@ -291,39 +293,6 @@ def state_counts(results: pd.DataFrame) -> pd.Series:
     return results["state"].value_counts(sort=False)
 
 
-def delivery_counts(frame: pd.DataFrame) -> pd.Series:
-    """Headline counts for the dashboard.
-
-    A funnel (``delivery_funnel`` output, with ``state``): sent, accepted, delivered, failed (a final
-    report that is not delivered), awaiting report, rejected, unknown. A reports frame: reports,
-    messages, delivered, not delivered (by message: delivered when any of its reports says so).
-    """
-    if "state" in frame.columns:
-        state = frame["state"].astype("string")
-        sent = ~state.isin(NOT_SENT_STATES).fillna(False)
-        accepted = (state == "accepted").fillna(False)
-        delivered = frame["delivered"].fillna(False).astype(bool) & accepted
-        reported = frame["reported_at"].notna() if "reported_at" in frame.columns else delivered
-        values = {
-            "sent": sent.sum(),
-            "accepted": accepted.sum(),
-            "delivered": delivered.sum(),
-            "failed": (accepted & reported & ~delivered).sum(),
-            "awaiting report": (accepted & ~reported).sum(),
-            "rejected": (state == "rejected").fillna(False).sum(),
-            "unknown": (state == "unknown").fillna(False).sum(),
-        }
-    else:
-        by_msg = frame["delivered"].fillna(False).astype(bool).groupby(frame["sms_msg_id"], observed=True).any()
-        values = {
-            "reports": len(frame),
-            "messages": len(by_msg),
-            "delivered": by_msg.sum(),
-            "not delivered": (~by_msg).sum(),
-        }
-    return pd.Series({k: int(v) for k, v in values.items()}, dtype="int64")
-
-
 def counts_html(counts: pd.Series) -> str:
     """Counts as a row of big-number tiles."""
     tiles = "".join(
@@ -334,30 +303,6 @@ def counts_html(counts: pd.Series) -> str:
         for k, v in counts.items()
     )
     return f'<div class="smskit-counts">{tiles}</div>'
-
-
-_BINS = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
-
-
-def time_bin(times: pd.Series, *, target: int = 30) -> str:
-    """The smallest of 1 s … 1 day that covers the span of ``times`` in at most ``target`` bins."""
-    t = pd.to_datetime(times, utc=True).dropna()
-    span = (t.max() - t.min()).total_seconds() if len(t) else 0.0
-    for freq in _BINS:
-        if span / pd.Timedelta(freq).total_seconds() <= target:
-            return freq
-    return _BINS[-1]
-
-
-def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7, 3.2), dpi: int = 90) -> bytes:
-    """PNG bytes of one figure drawn by ``draw(ax)``; uses no pyplot state, so it is safe from threads."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    draw(fig.add_subplot())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
 
 
 def error_html(exc: BaseException) -> str:

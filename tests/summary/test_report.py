@@ -83,7 +83,8 @@ def test_funnel_summary_counts_and_rates(campaign) -> None:
     assert overview["recipients sent to"] == "6"
     assert overview["accepted by the platform"] == "5"
     assert overview["delivered"] == "3"
-    assert overview["failed (final report)"] == "2"  # UNDELIV and the rejected row
+    assert overview["failed (final report)"] == "1"  # UNDELIV; the rejected row is counted as rejected
+    assert overview["rejected at submission"] == "1"
     assert overview["no final report yet"] == "1"  # m5
     assert overview["delivery rate"] == "50.0%"
     assert list(report.tables["Funnel"]["count"]) == [6, 5, 3]
@@ -322,3 +323,42 @@ def test_repr_html_is_an_escaped_fragment() -> None:
     assert "&lt;script&gt;" in page
     assert "<style" not in page  # a notebook output must not restyle the notebook
     assert "<h2>Overview</h2>" in page
+
+
+def test_export_column_names_are_declared_once(data_dir: Path) -> None:
+    """The console export's column names live in reports.ingest.EXPORT_COLUMNS; every reader uses them."""
+    import inspect
+
+    import smskit
+    from smskit.cli import build_parser
+    from smskit.reports.ingest import DEFAULT_EXPORT_MAPPING, EXPORT_COLUMN_OF, EXPORT_COLUMNS
+
+    header = pd.read_csv(data_dir / "status_export.csv", nrows=0).columns.tolist()
+    assert header == list(EXPORT_COLUMNS)
+    assert set(DEFAULT_EXPORT_MAPPING.items()) < set(EXPORT_COLUMNS.items())
+    defaults = {k: p.default for k, p in inspect.signature(export_send_info).parameters.items() if k != "path"}
+    assert defaults == {
+        "id_column": EXPORT_COLUMN_OF["sms_msg_id"],
+        "sent_at_column": EXPORT_COLUMN_OF["sent_at"],
+        "template_column": EXPORT_COLUMN_OF["template_id"],
+    }
+    args = build_parser().parse_args(["report", "x.log"])
+    assert (args.send_time_column, args.template_column) == (
+        EXPORT_COLUMN_OF["sent_at"],
+        EXPORT_COLUMN_OF["template_id"],
+    )
+    package = Path(smskit.__file__).parent
+    homes = [p.name for p in package.rglob("*.py") if '"Send Time (UTC)"' in p.read_text(encoding="utf-8")]
+    assert homes == ["ingest.py"]
+
+
+def test_the_reports_latency_table_and_the_latency_figure_show_the_same_median(campaign) -> None:
+    from smskit import plots
+    from smskit.display import display_table
+
+    results, reports = campaign
+    report = summarize(reports, results=results)
+    p50 = display_table(report.tables["Time to delivery (seconds)"]).loc[0, "p50"]
+    assert p50 == "20.0 s"
+    legend = plots.latency(report.frame).get_legend().get_texts()[0].get_text()
+    assert legend == f"all (median {p50}, n=3)"

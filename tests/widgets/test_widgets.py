@@ -148,15 +148,24 @@ def test_frame_html_escapes_and_truncates():
 
 
 def test_delivery_counts_for_a_funnel_and_for_reports():
-    funnel = pd.DataFrame(
+    from smskit.reports.funnel import delivery_funnel
+    from smskit.reports.ingest import read_status_reports
+
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    results = pd.DataFrame(
         {
+            "to": ["+6591000001", "+6591000002", "+6591000003", "+6591000004", "+6591000005", "+6591000006"],
             "state": pd.Categorical(["accepted", "accepted", "accepted", "rejected", "invalid", "unknown"]),
-            "delivered": [True, False, False, False, False, False],
-            "reported_at": pd.to_datetime(["2025-01-01", "2025-01-01", None, None, None, None], utc=True),
+            "sms_msg_id": ["m1", "m2", "m3", None, None, None],
+            "status": ["000000", "000000", "000000", "E200028", None, None],
+            "sent_at": t0,
         }
     )
-    counts = widgets.delivery_counts(funnel)
-    assert counts.to_dict() == {
+    reports = read_status_reports(
+        pd.DataFrame({"sms_msg_id": ["m1", "m2"], "status": ["DELIVRD", "UNDELIV"], "update_time": ["2025-01-01"] * 2})
+    )
+    counts = widgets.delivery_counts(delivery_funnel(results, reports))
+    assert counts[["sent", "accepted", "delivered", "failed", "awaiting report", "rejected", "unknown"]].to_dict() == {
         "sent": 5,
         "accepted": 3,
         "delivered": 1,
@@ -165,12 +174,15 @@ def test_delivery_counts_for_a_funnel_and_for_reports():
         "rejected": 1,
         "unknown": 1,
     }
-    reports = pd.DataFrame({"sms_msg_id": ["a", "a", "b", "c"], "delivered": [False, True, False, True]})
+    reports = read_status_reports(
+        pd.DataFrame({"sms_msg_id": ["a", "a", "b", "c"], "status": ["ACCEPTD", "DELIVRD", "UNDELIV", "ACCEPTD"]})
+    )
     assert widgets.delivery_counts(reports).to_dict() == {
         "reports": 4,
         "messages": 3,
-        "delivered": 2,
-        "not delivered": 1,
+        "delivered": 1,
+        "failed": 1,
+        "awaiting report": 1,
     }
 
 
@@ -323,15 +335,17 @@ def test_composer_rejects_empty_input(emulator, catalog):
 
 
 def test_dashboard_over_a_reports_frame():
-    reports = pd.DataFrame(
-        {
-            "sms_msg_id": ["m1", "m2", "m3"],
-            "status": ["DELIVRD", "DELIVRD", "E200027"],
-            "delivered": [True, True, False],
-            "to": ["+6581441067", "+6581441068", "+491705878800"],
-            "category": ["delivered", "delivered", "carrier_rejected"],
-            "update_time": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02"], utc=True),
-        }
+    from smskit.reports.ingest import read_status_reports
+
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": ["m1", "m2", "m3"],
+                "status": ["DELIVRD", "DELIVRD", "E200027"],
+                "to": ["+6581441067", "+6581441068", "+491705878800"],
+                "update_time": ["2025-01-01T10:00:00Z", "2025-01-01T10:01:00Z", "2025-01-01T10:02:00Z"],
+            }
+        )
     )
     d = Dashboard(reports)
     assert d.refreshes == 1
@@ -339,7 +353,8 @@ def test_dashboard_over_a_reports_frame():
         "reports": 3,
         "messages": 3,
         "delivered": 2,
-        "not delivered": 1,
+        "failed": 1,
+        "awaiting report": 0,
     }
     assert '<div class="smskit-count" style="font-size:20px;font-weight:600">2</div>' in d.counts.value
     assert all(bytes(img.value).startswith(PNG) for img in d.figures)
