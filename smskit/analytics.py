@@ -5,8 +5,9 @@ never mutated. Rates come with a Wilson score interval, which stays inside [0, 1
 rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
 
 Who counts as *sent*: when the frame has a ``state`` column (the funnel), rows whose state is
-``invalid`` or ``suppressed`` were never sent and are left out of every denominator; ``rejected`` and
-``unknown`` rows were sent and count as not delivered. A reports frame (no ``state``) counts every row.
+``invalid``, ``suppressed`` or ``held_out`` (an experiment's holdout) were never sent and are left
+out of every denominator; ``rejected`` and ``unknown`` rows were sent and count as not delivered. A
+reports frame (no ``state``) counts every row.
 
 Usage::
 
@@ -41,7 +42,7 @@ __all__ = [
 ]
 
 #: Funnel states of rows that were never handed to the platform.
-NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed")
+NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed", "held_out")
 
 #: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
 DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")

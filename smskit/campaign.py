@@ -13,7 +13,9 @@ Row states in the result:
   ``resend_unknown=True``: status reports can settle it (:func:`smskit.delivery_funnel`);
 * ``unsent`` — not sent in this run and safe to send later (the run stopped early, or the call was
   refused with nothing sent); re-running with the same ledger sends them;
-* ``invalid`` / ``suppressed`` — from the plan, never sent.
+* ``invalid`` / ``suppressed`` — from the plan, never sent;
+* ``held_out`` — an experiment's holdout, never sent; ``sent_at`` is the campaign's send start (the
+  first ``sent_at`` of the campaign), the time its outcomes are measured from.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from .pacing import TokenBucket
 
 __all__ = ["ROW_STATES", "CampaignWarning", "PlannedRequest", "send_campaign"]
 
-ROW_STATES = ("accepted", "rejected", "unknown", "unsent", "invalid", "suppressed")
+ROW_STATES = ("accepted", "rejected", "unknown", "unsent", "invalid", "suppressed", "held_out")
 _STATE_DTYPE = pd.CategoricalDtype(list(ROW_STATES))
 _FATAL = {"auth", "permission", "quota"}
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -268,7 +270,7 @@ def send_campaign(
     sms_msg_id = np.full(n_rows, None, dtype=object)
     status = np.full(n_rows, None, dtype=object)
     error = np.asarray(recipients["problem"].where(recipients["problem"].astype(bool), None).to_numpy(), dtype=object)
-    error[state == "unsent"] = None
+    error[(state == "unsent") | (state == "held_out")] = None
     sent_at = np.full(n_rows, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     extend_of = np.full(n_rows, None, dtype=object)
     request_of = np.full(n_rows, -1, dtype=np.int64)
@@ -286,6 +288,7 @@ def send_campaign(
         if outcome.sent_at is not None:
             sent_at[pos] = np.datetime64(outcome.sent_at.replace(tzinfo=None), "ns")
 
+    started = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "ns")
     book = Ledger(ledger) if isinstance(ledger, str | Path) else ledger
     owned = book is not ledger  # opened here from a path, so closed here
     try:
@@ -307,6 +310,10 @@ def send_campaign(
         if owned and book is not None:
             book.close()
 
+    held = state == "held_out"
+    if held.any():
+        sent = ~np.isnat(sent_at)
+        sent_at[held] = sent_at[sent].min() if sent.any() else started
     results = pd.DataFrame(
         {
             "to": recipients["to"].astype("string"),

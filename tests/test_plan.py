@@ -43,7 +43,7 @@ def test_one_row_per_input_row_with_index_and_dtypes() -> None:
     assert list(rec["params"]) == [("002569",), ("000001",), ("123456",)]
     assert rec.loc["a", "text"] == "Your code is 002569."
     assert str(rec["state"].dtype) == "category"
-    assert list(rec["state"].cat.categories) == ["ready", "invalid", "suppressed"]
+    assert list(rec["state"].cat.categories) == ["ready", "invalid", "suppressed", "held_out"]
     assert str(rec["to"].dtype) == "str"
     assert list(rec["encoding"].astype(str)) == ["GSM-7"] * 3
     assert list(rec["segments"]) == [1, 1, 1]
