@@ -39,6 +39,8 @@ bench: $(STAMP)
 	$(PY) bench/campaign.py
 	$(PY) bench/reports.py
 	$(PY) bench/analytics.py
+	$(PY) bench/experiments.py
+	$(PY) bench/experiments.py --text-ids --naive-sample 10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output test-artifacts

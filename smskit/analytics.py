@@ -6,8 +6,9 @@ rates near 0 or 1 and at small counts, where the normal (Wald) interval does not
 
 Who counts as *sent*: when the frame has a ``state`` column (the funnel), only rows whose state is one
 of :data:`~smskit.campaign.states.SENT_STATES` (``accepted``, ``rejected``, ``unknown``: a request was
-made for them) are in a denominator; ``invalid``, ``suppressed`` and ``unsent`` rows never reached the
-platform. ``rejected`` and ``unknown`` rows count as not delivered. A reports frame (no ``state``) counts every row.
+made for them) are in a denominator; ``invalid``, ``suppressed``, ``held_out`` (an experiment's
+holdout) and ``unsent`` rows never reached the platform. ``rejected`` and ``unknown`` rows count as
+not delivered. A reports frame (no ``state``) counts every row.
 
 :func:`headline_counts` is the one definition of the headline numbers (sent, accepted, delivered,
 failed, awaiting report …) that the report, the Dashboard and the CLI show.

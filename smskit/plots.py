@@ -31,8 +31,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = [
+    "conversion_over_time",
     "delivery_over_time",
     "delivery_rate",
+    "escape_mathtext",
     "failure_reasons",
     "figure_size",
     "funnel",
@@ -40,11 +42,15 @@ __all__ = [
     "png_bytes",
     "save_figures",
     "save_png",
+    "uplift",
 ]
 
 DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
 SENT_COLOR = "#0072B2"
 INTERVAL_COLOR = "#333333"
+ITT_COLOR = "#0072B2"
+CACE_COLOR = "#D55E00"
+_RATE_METRICS = ("delivered", "converted", "replied", "unsubscribed")
 _LINE_COLORS = ("#009E73", "#0072B2", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 _TIME_TICKS = (
     (1, "1 s"),
@@ -170,7 +176,7 @@ def delivery_over_time(
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         when = _naive_utc(part[on])
         marker = "o" if len(part) <= 48 else None
-        label = "delivery rate" if by is None else str(name)
+        label = "delivery rate" if by is None else escape_mathtext(str(name))
         ax.plot(when, part["rate"], color=color, marker=marker, ms=3, lw=1.6, label=label)
         ax.fill_between(when, part["low"], part["high"], color=color, alpha=0.18, lw=0)
     _date_axis(ax)
@@ -264,7 +270,7 @@ def latency(
         lows.append(max(float(xs[0]), 1e-3))
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
-        head = "all" if by is None else str(name)
+        head = "all" if by is None else escape_mathtext(str(name))
         label = f"{head} (median {format_seconds(median_of[name])}, n={len(v):,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
@@ -305,6 +311,107 @@ def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     ax.set_xlabel("Messages")
     ax.set_title("Campaign funnel: sent → accepted → delivered")
     return ax
+
+
+def uplift(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Each arm's effect against the control, with its interval: ITT and CACE side by side.
+
+    ``table`` is :func:`smskit.experiments.compare_arms`' result. One row per non-control arm; the
+    intention-to-treat difference (every assigned recipient) is the upper mark, the complier average
+    causal effect (the recipients the message reached) the lower one. A CACE whose interval is
+    unbounded is drawn as a point marked "unbounded". Rates are in percentage points.
+    """
+    analytics._require(table, ["variant", "control", "diff", "diff_low", "diff_high"])
+    metric = str(table.attrs.get("metric", "effect"))
+    confidence = float(table.attrs.get("confidence", 0.95))
+    rate = metric in _RATE_METRICS
+    control = [str(v) for v in table.loc[table["control"].astype(bool), "variant"]]
+    arms = table.loc[~table["control"].astype(bool)]
+    has_cace = "cace" in arms.columns and bool(arms["cace"].notna().any())
+    ax = _axes(ax, height=max(2.5, 0.8 * len(arms) + 1.5))
+    y = np.arange(len(arms))[::-1].astype(float)
+    offset = 0.15 if has_cace else 0.0
+    series = [("diff", "ITT: every assigned recipient", ITT_COLOR, y + offset)]
+    if has_cace:
+        series.append(("cace", "CACE: complier average causal effect (reached)", CACE_COLOR, y - offset))
+    for column, label, color, ys in series:
+        mid = arms[column].to_numpy(dtype=float)
+        low = arms[f"{column}_low"].to_numpy(dtype=float)
+        high = arms[f"{column}_high"].to_numpy(dtype=float)
+        bounded = np.isfinite(low) & np.isfinite(high)
+        err = np.clip(np.vstack([mid - low, high - mid]), 0.0, None)
+        ax.errorbar(
+            mid[bounded], ys[bounded], xerr=err[:, bounded], fmt="o", color=color, ecolor=color, capsize=4, label=label
+        )
+        for x, yy in zip(mid[~bounded & np.isfinite(mid)], ys[~bounded & np.isfinite(mid)], strict=True):
+            ax.plot([x], [yy], marker="o", mfc="white", color=color)
+            ax.annotate("unbounded", (x, yy), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.axvline(0.0, color=INTERVAL_COLOR, lw=1)
+    versus = f" vs {escape_mathtext(control[0])}" if control else ""
+    ax.set_yticks(y, [escape_mathtext(str(v)) + versus for v in arms["variant"]])
+    ax.set_ylim(-0.7, len(arms) - 0.3)
+    if rate:
+        _points_axis(ax.xaxis)
+    unit = " (percentage points)" if rate else ""
+    ax.set_xlabel(f"Difference from control in {escape_mathtext(metric)}{unit}, {confidence:.0%} intervals")
+    ax.set_title(f"Effect on {escape_mathtext(metric)} against {escape_mathtext(control[0]) if control else 'control'}")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    return ax
+
+
+def conversion_over_time(
+    frame: pd.DataFrame,
+    *,
+    variant: str = "variant",
+    converted_at: str = "converted_at",
+    freq: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Cumulative share of each arm's assigned recipients converted, over the outcome window.
+
+    ``frame`` is :func:`smskit.experiments.attach_outcomes`' result: every assigned row counts in
+    its arm's denominator, and a recipient counts as converted from its first event in the window
+    (``converted_at``, binned by ``freq``, default about 24–48 bins).
+    """
+    analytics._require(frame, [variant, converted_at])
+    work = frame.loc[frame[variant].notna()]
+    arm = work[variant].astype(str)
+    times = pd.to_datetime(work[converted_at], utc=True)
+    freq = freq or _auto_freq(work, on=converted_at)
+    ax = _axes(ax)
+    names = (
+        [str(c) for c in work[variant].cat.categories if (arm == str(c)).any()]
+        if isinstance(work[variant].dtype, pd.CategoricalDtype)
+        else sorted(arm.unique())
+    )
+    bins = times.dt.floor(freq)
+    start, end = bins.min(), bins.max()
+    if pd.isna(start):
+        start = end = pd.Timestamp(0, tz="UTC")
+    grid = pd.date_range(start, end, freq=freq)
+    for i, name in enumerate(names):
+        mine = arm == name
+        counts = bins[mine].value_counts().reindex(grid, fill_value=0).sort_index()
+        share = counts.cumsum() / int(mine.sum())
+        label = f"{escape_mathtext(name)} (n={int(mine.sum()):,})"
+        color = _LINE_COLORS[i % len(_LINE_COLORS)]
+        ax.step(grid.tz_localize(None).to_numpy(), share.to_numpy(), where="post", color=color, lw=1.6, label=label)
+    _date_axis(ax)
+    _percent_axis(ax.yaxis, decimals=None)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Converted (% of assigned, cumulative)")
+    ax.set_xlabel(f"Time of the first event in the window (UTC, {freq} bins)")
+    ax.set_title(f"Conversion over the window by {escape_mathtext(variant)}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(title=escape_mathtext(variant), fontsize=8, loc="upper left", frameon=False)
+    return ax
+
+
+def escape_mathtext(text: str) -> str:
+    """``text`` shown as it is in a matplotlib label: an unescaped ``$`` starts mathtext (and can fail
+    to parse); matplotlib shows ``\\$`` as ``$`` and treats no other backslash specially."""
+    return str(text).replace("$", r"\$")
 
 
 def save_figures(
@@ -394,6 +501,13 @@ def _percent_axis(axis: object, *, decimals: int | None = 0) -> None:
     axis.set_major_formatter(PercentFormatter(xmax=1, decimals=decimals))  # type: ignore[attr-defined]
 
 
+def _points_axis(axis: object) -> None:
+    """Differences of rates in percentage points (0.021 → "+2.1 pp")."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v * 100:+.1f} pp" if v else "0"))  # type: ignore[attr-defined]
+
+
 def _count_axis(axis: object) -> None:
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -415,7 +529,7 @@ def _naive_utc(times: pd.Series) -> np.ndarray:
 
 def _group_labels(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     parts = [table[k].astype("string").fillna("(unknown)").to_numpy() for k in keys]
-    return [" · ".join(str(p[i]) for p in parts) for i in range(len(table))]
+    return [escape_mathtext(" · ".join(str(p[i]) for p in parts)) for i in range(len(table))]
 
 
 def _title(column: str) -> str:

@@ -62,6 +62,7 @@ _SEP = "\x1f"
 _READY = PLAN_STATES.index("ready")  # state codes into PLAN_DTYPE
 _INVALID = PLAN_STATES.index("invalid")
 _SUPPRESSED = PLAN_STATES.index("suppressed")
+_HELD_OUT = PLAN_STATES.index("held_out")
 
 
 @contextmanager
@@ -273,6 +274,7 @@ def plan_campaign(
     default_region: str | None = None,
     opt_out: Iterable[str] | pd.Series | pd.DataFrame | str | os.PathLike[str] | None = None,
     skip_invalid: bool = False,
+    held_out: Sequence[bool] | np.ndarray | None = None,
 ) -> CampaignPlan:
     """Plan a campaign over ``recipients`` (never mutated; its index is kept and must be unique).
 
@@ -296,6 +298,8 @@ def plan_campaign(
         Numbers never to send to: a set/list/Series, a frame or CSV path with a ``phone`` column.
     skip_invalid
         Make the plan sendable although some rows are invalid (they are skipped).
+    held_out
+        Boolean per row: an experiment's holdout (``experiments.plan_arms``), state ``held_out``, never sent.
     """
     _check_arguments(recipients, template_id, template_column, params, to)
     cols = [params] if isinstance(params, str) else list(params)
@@ -329,6 +333,12 @@ def plan_campaign(
         opted = phone_ok & np.fromiter(map(blocked.__contains__, e164_u), dtype=bool, count=len(e164_u))[phone]
         state[opted] = _SUPPRESSED
         problem[opted] = "opted out"
+    if held_out is not None:
+        held = np.asarray(held_out, dtype=bool)
+        if held.shape != (n,):
+            raise DataValidationError(f"held_out has {held.size} values for {n} rows", advice="give one per row")
+        state[held] = _HELD_OUT
+        problem[held] = "experiment holdout: never sent"
 
     ready = np.flatnonzero(state == _READY)
     number = pd.factorize(e164_u)[0][phone[ready]].astype(np.int64)  # equal E.164 from different spellings

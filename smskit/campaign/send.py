@@ -9,6 +9,8 @@ Row states in the result are :data:`smskit.campaign.states.RESULT_STATES` (meani
 ``accepted``, ``rejected``, ``unknown`` (not re-sent unless ``resend_unknown=True``; status reports
 settle it, see :func:`smskit.delivery_funnel`), ``unsent`` (a re-run with the same ledger sends it),
 and the plan's own states for rows it left out.
+``held_out`` rows (an experiment's holdout) are never sent; their ``sent_at`` is the campaign's send
+start (the first ``sent_at`` of the campaign), the time their outcomes are measured from.
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def send_campaign(
     sms_msg_id = np.full(n_rows, None, dtype=object)
     status = np.full(n_rows, None, dtype=object)
     error = np.asarray(recipients["problem"].where(recipients["problem"].astype(bool), None).to_numpy(), dtype=object)
-    error[state == "unsent"] = None
+    error[(state == "unsent") | (state == "held_out")] = None
     sent_at = np.full(n_rows, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     extend_of = np.full(n_rows, None, dtype=object)
     request_of = np.full(n_rows, -1, dtype=np.int64)
@@ -281,6 +283,7 @@ def send_campaign(
         if outcome.sent_at is not None:
             sent_at[pos] = np.datetime64(outcome.sent_at.replace(tzinfo=None), "ns")
 
+    started = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "ns")
     book = Ledger(ledger) if isinstance(ledger, str | Path) else ledger
     owned = book is not ledger  # opened here from a path, so closed here
     try:
@@ -302,6 +305,10 @@ def send_campaign(
         if owned and book is not None:
             book.close()
 
+    held = state == "held_out"
+    if held.any():
+        sent = ~np.isnat(sent_at)
+        sent_at[held] = sent_at[sent].min() if sent.any() else started
     results = pd.DataFrame(
         {
             "to": recipients["to"].astype("string"),
