@@ -185,7 +185,7 @@ def _matches(pattern: str | re.Pattern[str], values: list[str], *, full: bool = 
     return np.fromiter(map(bool, map(method, values)), dtype=bool, count=len(values))
 
 
-def _country_codes(numbers: list[str]) -> np.ndarray:
+def _country_codes(numbers: list[str] | np.ndarray) -> np.ndarray:
     """The country calling code of each ``+``-prefixed string (0 where no assigned code starts it)."""
     head = np.array(numbers, dtype="U4").view(np.uint32).reshape(len(numbers), 4)[:, 1:].astype(np.int64) - 48
     digit = (head >= 0) & (head <= 9)
@@ -416,18 +416,25 @@ def _zones_by_code(cc: int) -> tuple[str, ...] | None:
 
 @lru_cache(maxsize=512)
 def _geo_regex(region: str, cc: int) -> re.Pattern[str] | None:
-    """Full match on an NSN of ``region`` ⇔ phonenumbers calls its type geographical (FIXED_LINE,
-    FIXED_LINE_OR_MOBILE, or MOBILE where mobiles are geographic); None when no number can be."""
+    """For a *valid* E.164 number of ``region``: full match ⇔ phonenumbers calls its type geographical.
+
+    phonenumbers tries the non-geographic types (premium rate … voicemail) first, then fixed line,
+    then mobile. A valid number matching none of the former is fixed line or mobile, so it is
+    geographic unless it is mobile only (fixed line does not match) where mobiles are not. None
+    means no number of the region is geographic.
+    """
     metadata = PhoneMetadata.metadata_for_region(region, None)
-    if metadata is None or (general := _desc_regex(metadata.general_desc)) is None:
-        return None
-    geo = [r for r in (_desc_regex(metadata.fixed_line),) if r]
-    if phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, cc):
-        geo += [r for r in (_desc_regex(metadata.mobile),) if r]
-    if not geo:
-        return None
+    if metadata is None or (fixed := _desc_regex(metadata.fixed_line)) is None:
+        mobile_geo = metadata is not None and phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, cc)
+        if not mobile_geo or metadata is None or _desc_regex(metadata.mobile) is None:
+            return None
+        fixed = None
     excluded = "".join(f"(?!{r})" for name in _NON_GEO_DESCS if (r := _desc_regex(getattr(metadata, name, None))))
-    return re.compile(rf"(?={general}){excluded}(?:{'|'.join(geo)})")
+    always = phonenumbers.is_number_type_geographical(PhoneNumberType.MOBILE, cc) or bool(
+        metadata.same_mobile_and_fixed_line_pattern
+    )
+    national = excluded + r"\d*" if always or fixed is None else f"{excluded}(?:{fixed})"
+    return re.compile(rf"\+{cc}{national}")  # on the whole E.164 string: no slicing per number
 
 
 class _ZoneSets:
@@ -451,91 +458,105 @@ def _zones_one(number: str) -> tuple[str, ...]:
         return _UNKNOWN_ZONES
 
 
-def _digits_value(numbers: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``+`` numbers → (digits as int64, digit count); E.164 has at most 15 digits, so int64 holds them."""
-    digits = np.array([n[1:] for n in numbers], dtype="U15")
-    length = np.char.str_len(digits).astype(np.int64)
-    return digits.astype(np.int64), length
-
-
-@lru_cache(maxsize=1)
-def _prefix_table() -> dict[int, tuple[np.ndarray, list[tuple[str, ...]]]]:
-    """phonenumbers' time-zone table by prefix length: sorted int prefixes and their zone sets."""
-    by_len: dict[int, list[tuple[int, tuple[str, ...]]]] = {}
+@lru_cache(maxsize=64)
+def _cc_prefixes(cc: int) -> tuple[tuple[int, np.ndarray, tuple[tuple[str, ...], ...]], ...]:
+    """phonenumbers' time-zone prefixes of one country code, longest first: (length, sorted "+prefix"
+    strings, their zone sets). Country codes are prefix-free, so no other code's prefix can match."""
+    by_len: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
     for key, zones in TIMEZONE_DATA.items():
-        by_len.setdefault(len(key), []).append((int(key), tuple(zones)))
-    out = {}
-    for n, pairs in by_len.items():
-        pairs.sort()
-        out[n] = (np.array([p for p, _ in pairs], dtype=np.int64), [z for _, z in pairs])
-    return out
+        if key.startswith(str(cc)):
+            by_len.setdefault(len(key), []).append(("+" + key, tuple(zones)))
+    out = []
+    for n in sorted(by_len, reverse=True):
+        pairs = sorted(by_len[n])
+        out.append((n, np.array([p for p, _ in pairs]), tuple(z for _, z in pairs)))
+    return tuple(out)
 
 
-def _prefix_ids(value: np.ndarray, length: np.ndarray, sets: _ZoneSets) -> np.ndarray:
-    """Zone-set id of the longest prefix of each number's digits in phonenumbers' table (vectorized)."""
-    out = np.full(len(value), -1, dtype=np.int64)
-    table = _prefix_table()
-    for n in range(TIMEZONE_LONGEST_PREFIX, 0, -1):
-        if n not in table or not (todo := np.flatnonzero((out < 0) & (length >= n))).size:
-            continue
-        keys, zones = table[n]
-        prefix = value[todo] // 10 ** (length[todo] - n)
-        at = np.minimum(np.searchsorted(keys, prefix), len(keys) - 1)
-        hit = keys[at] == prefix
+def _prefix_ids(numbers: np.ndarray, cc: int, sets: _ZoneSets) -> np.ndarray:
+    """Zone-set id of the longest time-zone prefix of each number (an object array of one country code)."""
+    out = np.full(len(numbers), -1, dtype=np.int64)
+    for n, keys, zones in _cc_prefixes(cc):
+        todo = np.flatnonzero(out < 0)
+        if not len(todo):
+            break
+        heads = np.array(numbers[todo], dtype=f"U{n + 1}")  # "+" and the first n digits
+        at = np.minimum(np.searchsorted(keys, heads), len(keys) - 1)
+        hit = keys[at] == heads
         ids = np.array([sets.id(z) for z in zones], dtype=np.int64)
         out[todo[hit]] = ids[at[hit]]
     out[out < 0] = sets.id(_UNKNOWN_ZONES)
     return out
 
 
-def _varying_ids(numbers: list[str], cc: int, regions: np.ndarray | None, sets: _ZoneSets) -> np.ndarray:
-    """Zone-set ids of the numbers of a country code whose zones depend on the number."""
+def _varying_ids(numbers: np.ndarray, cc: int, regions: np.ndarray | None, sets: _ZoneSets) -> np.ndarray:
+    """Zone-set ids of the numbers (an object array) of a country code whose zones depend on the number.
+
+    A geographic number gets its longest prefix's zones, any other its country's; the type is only
+    worked out where those two differ.
+    """
+    country = sets.id(_longest_prefix(str(cc)))
+    by_prefix = _prefix_ids(numbers, cc, sets)
+    out = np.full(len(numbers), country, dtype=np.int64)
+    todo = np.flatnonzero(by_prefix != country)
+    if not len(todo):
+        return out
+    sub = numbers[todo]
     if regions is None:
-        valid, region = _fast_e164(numbers)
+        valid, region = _fast_e164(sub.tolist())
     else:
-        valid, region = regions != "", regions
-    out = np.full(len(numbers), sets.id(_longest_prefix(str(cc))), dtype=np.int64)  # non-geographic types
-    skip = 1 + len(str(cc))
+        region = regions[todo]
+        valid = region != ""
     for reg in pd.unique(region[valid]).tolist():
         pos = np.flatnonzero(valid & (region == reg))
         if (pattern := _geo_regex(reg, cc)) is None:
             continue
-        geo = pos[_matches(pattern, [numbers[i][skip:] for i in pos.tolist()])]
-        out[geo] = _prefix_ids(*_digits_value([numbers[i] for i in geo.tolist()]), sets)
-    for i in np.flatnonzero(~valid).tolist():  # not valid by the fast path: phonenumbers decides
+        geo = todo[pos[_matches(pattern, sub[pos].tolist())]]
+        out[geo] = by_prefix[geo]
+    for i in todo[~valid].tolist():  # not valid by the fast path: phonenumbers decides
         out[i] = sets.id(_zones_one(numbers[i]))
     return out
 
 
 def time_zone_sets(
-    numbers: pd.Series | np.ndarray, *, regions: pd.Series | np.ndarray | None = None
+    numbers: pd.Series | np.ndarray,
+    *,
+    regions: pd.Series | np.ndarray | None = None,
+    distinct: bool = False,
 ) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     """Each E.164 number's time zones, as ``phonenumbers.timezone.time_zones_for_number`` gives them.
 
     Returns ``(codes, zone_sets)``: ``zone_sets[codes[i]]`` is row ``i``'s tuple of IANA names
-    (``("Etc/Unknown",)`` for a missing or unplaceable number). Work is per distinct number, and only
-    for the 23 country codes whose zones vary by number (+1, +7, +44, +61, …); for the others the
-    numbers are assumed valid (as a plan's are) and get their country's zones. ``regions`` (the
-    plan's ``region`` column, "" for invalid numbers) saves validating the numbers again.
+    (``("Etc/Unknown",)`` for a missing or unplaceable number). Numbers are assumed valid (as a plan's
+    are). Work is per distinct number (``distinct=True`` says they already are), and only for the 23
+    country codes whose zones vary by number (+1, +7, +44, +61, …); the others are looked up once per
+    country code. ``regions`` (the plan's ``region`` column, "" for invalid numbers) saves working out
+    the region of numbers whose type decides their zones.
     """
     values = numbers.to_numpy(dtype=object) if isinstance(numbers, pd.Series) else np.asarray(numbers, dtype=object)
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if distinct:
+        codes, uniques = np.arange(len(values)), values
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
     m = len(uniques)
     sets = _ZoneSets()
     ids = np.full(m + 1, sets.id(_UNKNOWN_ZONES), dtype=np.int64)  # the last slot is NA
-    texts = [u if isinstance(u, str) else str(u) for u in uniques.tolist()]
+    uniques = np.asarray(uniques, dtype=object)
     region_of = None
     if regions is not None:
         reg = regions.to_numpy(dtype=object) if isinstance(regions, pd.Series) else np.asarray(regions, dtype=object)
         first = np.zeros(m, dtype=np.int64)
         seen = codes >= 0
         first[codes[seen]] = np.flatnonzero(seen)
-        region_of = np.array(["" if not isinstance(r, str) else r for r in reg[first].tolist()], dtype=object)
-    head = np.array(texts, dtype="U4")
+        region_of = reg[first]
+        if (missing := pd.isna(region_of)).any():
+            region_of[missing] = ""
+    present = ~pd.isna(uniques) if m else np.zeros(0, dtype=bool)
+    head = np.array(uniques if present.all() else np.where(present, uniques, ""), dtype="U4")
     plus = head.view(np.uint32).reshape(m, 4)[:, 0] == ord("+") if m else np.zeros(0, dtype=bool)
     cc = np.zeros(m, dtype=np.int64)
     if plus.any():
-        cc[plus] = _country_codes(head[plus].tolist())
+        cc[plus] = _country_codes(head[plus])
     for code in np.unique(cc[cc > 0]).tolist():
         pos = np.flatnonzero(cc == code)
         fixed = _zones_by_code(code)
@@ -543,7 +564,7 @@ def time_zone_sets(
             ids[pos] = sets.id(fixed)
         else:
             sub_regions = region_of[pos] if region_of is not None else None
-            ids[pos] = _varying_ids([texts[i] for i in pos.tolist()], code, sub_regions, sets)
-    for i in np.flatnonzero(cc == 0).tolist():  # not +-prefixed, or no assigned country code
-        ids[i] = sets.id(_zones_one(texts[i]))
+            ids[pos] = _varying_ids(uniques[pos], code, sub_regions, sets)
+    for i in np.flatnonzero((cc == 0) & present).tolist():  # not +-prefixed, or no assigned country code
+        ids[i] = sets.id(_zones_one(str(uniques[i])))
     return ids[np.where(codes < 0, m, codes)], sets.sets
