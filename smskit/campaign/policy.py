@@ -511,9 +511,7 @@ class _Verdict:
             {
                 "allowed": self.state == _READY,
                 "state": pd.Categorical.from_codes(self.state, dtype=_STATE_DTYPE),
-                "not_before": pd.Series(pd.to_datetime(self.not_before, utc=True).as_unit("ns"), index=index)
-                .where(self.not_before != _NAT)
-                .astype(_UTC),
+                "not_before": pd.Series(pd.to_datetime(self.not_before, utc=True), index=index).astype(_UTC),
                 "rule": pd.Categorical.from_codes(self.rule, dtype=_RULE_DTYPE),
                 "reason": pd.Series(self.reason, index=index, dtype="str"),
             },
@@ -540,11 +538,11 @@ def _column(frame: pd.DataFrame, name: str, what: str) -> pd.Series:
 class _Rows:
     """A plan's rows as codes: numbers factorized once, kinds classified once."""
 
-    def __init__(self, rows: pd.DataFrame, *, kinds: Any = None, numbers: Any = None) -> None:
+    def __init__(self, rows: pd.DataFrame, *, kinds: Any = None) -> None:
         self.frame = rows
         self.index = rows.index
         n = len(rows)
-        to = _strings(numbers if numbers is not None else _column(rows, "to", "rows"), n)
+        to = _strings(_column(rows, "to", "rows"), n)
         self.codes, uniques = pd.factorize(to, use_na_sentinel=True)
         self.numbers = np.asarray(uniques, dtype=object)
         head = np.array(self.numbers, dtype="U3") if len(self.numbers) else np.zeros(0, dtype="U3")
@@ -552,6 +550,7 @@ class _Rows:
         if kinds is None and "kind" in rows.columns:
             kinds = rows["kind"]
         self.promo, self.assumed = classify_kinds(kinds, n)
+        self._index: pd.Index | None = None  # a hash table of the numbers, built on the first lookup
 
     @property
     def n(self) -> int:
@@ -570,9 +569,9 @@ class _Rows:
 
     def lookup(self, values: Any) -> np.ndarray:
         """The code of each value among the distinct numbers, -1 where it is not one of them."""
-        if not hasattr(self, "_index"):  # one hash table, built on first use
+        if self._index is None:
             self._index = pd.Index(self.numbers, dtype=object)
-        return np.asarray(self._index.get_indexer(_strings(values)), dtype=np.int64)
+        return np.asarray(self._index.get_indexer(pd.Index(_strings(values), dtype=object)), dtype=np.int64)
 
 
 # ----------------------------------------------------------------------------------------- quiet hours
