@@ -476,11 +476,13 @@ def _cc_prefixes(cc: int) -> tuple[tuple[int, np.ndarray, tuple[tuple[str, ...],
 def _prefix_ids(numbers: np.ndarray, cc: int, sets: _ZoneSets) -> np.ndarray:
     """Zone-set id of the longest time-zone prefix of each number (an object array of one country code)."""
     out = np.full(len(numbers), -1, dtype=np.int64)
-    for n, keys, zones in _cc_prefixes(cc):
+    prefixes = _cc_prefixes(cc)
+    text = np.array(numbers, dtype=f"U{prefixes[0][0] + 1}")  # converted once; shorter heads are cut from it
+    for n, keys, zones in prefixes:
         todo = np.flatnonzero(out < 0)
         if not len(todo):
             break
-        heads = np.array(numbers[todo], dtype=f"U{n + 1}")  # "+" and the first n digits
+        heads = text[todo].astype(f"U{n + 1}")  # "+" and the first n digits
         at = np.minimum(np.searchsorted(keys, heads), len(keys) - 1)
         hit = keys[at] == heads
         ids = np.array([sets.id(z) for z in zones], dtype=np.int64)

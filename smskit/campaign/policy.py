@@ -397,13 +397,19 @@ class ContactPolicy:
         """The settings as a policy file would write them (JSON-compatible); ``from_mapping`` reads it back."""
         return {
             "quiet_hours": None if self.quiet_hours is None else [f"{t:%H:%M:%S}" for t in self.quiet_hours],
-            "number_limits": {limit.key: limit.count for limit in self.number_limits} if self.number_limits else None,
+            "number_limits": self._limits_dict() if self.number_limits else None,
             "frequency_cap": {cap.label: cap.count for cap in self.frequency_cap} or None,
             "suppress": list(self.suppress),
             "not_after": None if self.not_after is None else self.not_after.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "max_cost": self.max_cost,
             "max_segments": self.max_segments,
         }
+
+    def _limits_dict(self) -> dict[str, int | None]:
+        """The limits as a mapping that reads back the same: a dropped platform limit is written as None."""
+        given: dict[str, int | None] = {limit.key: limit.count for limit in self.number_limits}
+        platform = {lim.key for lim in _number_limits("huawei")}
+        return given | {key: None for key in sorted(platform - set(given))}
 
     # ------------------------------------------------------------------ views
 
@@ -416,16 +422,15 @@ class ContactPolicy:
     def describe(self) -> pd.DataFrame:
         """One row per rule: rule, setting."""
         hours = self.quiet_hours
+        limits = "; ".join(limit.describe() for limit in self.number_limits)
         rows = [
             ("quiet_hours", "off" if hours is None else f"promotional {hours[0]:%H:%M}–{hours[1]:%H:%M} local time"),
-            ("number_limit", "; ".join(limit.describe() for limit in self.number_limits) + " (+86)" or "off"),
+            ("number_limit", f"{limits} (+86 numbers)" if limits else "off"),
             ("frequency_cap", "; ".join(cap.describe() for cap in self.frequency_cap) or "off"),
             ("suppress", ", ".join(self.suppress) or "off"),
             ("deadline", "none" if self.not_after is None else f"{self.not_after:%Y-%m-%d %H:%M} UTC"),
             ("budget", _budget_text(self)),
         ]
-        if not self.number_limits:
-            rows[1] = ("number_limit", "off")
         return pd.DataFrame(rows, columns=["rule", "setting"])
 
     def __repr__(self) -> str:

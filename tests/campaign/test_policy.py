@@ -576,6 +576,10 @@ def test_policy_files_in_toml_and_json(tmp_path: Path) -> None:
     as_json = tmp_path / "policy.json"
     as_json.write_text(json.dumps(policy.to_dict()), encoding="utf-8")
     assert ContactPolicy.from_file(as_json) == policy
+    dropped = ContactPolicy(number_limits={"same:59s": None})
+    as_json.write_text(json.dumps(dropped.to_dict()), encoding="utf-8")
+    assert ContactPolicy.from_file(as_json) == dropped
+    assert "same:59s" not in {lim.key for lim in ContactPolicy.from_file(as_json).number_limits}
     off = tmp_path / "off.toml"
     off.write_text('quiet_hours = "off"\nnumber_limits = "off"\n', encoding="utf-8")
     assert ContactPolicy.from_file(off).quiet_hours is None
