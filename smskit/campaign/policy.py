@@ -62,6 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
+from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES
 from smskit.codes import categorize
 from smskit.errors import BudgetError, ConfigError, DataValidationError
 from smskit.numbers import UNKNOWN_TIME_ZONE, normalize_numbers, time_zone_sets
@@ -105,14 +106,15 @@ MAINLAND_PREFIX = "+86"
 _BEIJING = "Asia/Shanghai"
 SUPPRESS_RULES: tuple[str, ...] = ("unsubscribed", "blacklist")
 RULES: tuple[str, ...] = (*SUPPRESS_RULES, "frequency_cap", "quiet_hours", "number_limit", "deadline")
+#: The plan states a rule can give a row (meanings in :mod:`smskit.campaign.states`).
 VERDICT_STATES: tuple[str, ...] = ("ready", "deferred", "suppressed", "expired")
 VERDICT_COLUMNS: tuple[str, ...] = ("allowed", "state", "not_before", "rule", "reason")
 HISTORY_COLUMNS: tuple[str, ...] = ("to", "template_id", "params", "text", "kind", "sent_at", "campaign_id")
 
-_STATE_DTYPE = pd.CategoricalDtype(list(VERDICT_STATES))
+_STATE_DTYPE = PLAN_DTYPE  # verdicts slot straight into a plan's state column
 _RULE_DTYPE = pd.CategoricalDtype(list(RULES))
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-_READY, _DEFERRED, _SUPPRESSED, _EXPIRED = range(4)
+_READY, _DEFERRED, _SUPPRESSED, _EXPIRED = (PLAN_STATES.index(s) for s in VERDICT_STATES)
 _NAT = np.iinfo(np.int64).min
 _SEP = "\x1f"
 _ASSUMED = " (the template has no kind: treated as promotional)"
@@ -1173,11 +1175,7 @@ def deadline_check(
     clock = _now(now)
     pol = _policy(policy)
     out = _Verdict(len(verdict))
-    out.state[:] = (
-        verdict["state"].cat.codes.to_numpy()
-        if isinstance(verdict["state"].dtype, pd.CategoricalDtype)
-        else [VERDICT_STATES.index(s) for s in verdict["state"]]
-    )
+    out.state[:] = pd.Categorical(verdict["state"], dtype=_STATE_DTYPE).codes
     out.not_before[:] = _times_ns(verdict["not_before"], "verdict 'not_before'")
     out.rule[:] = pd.Categorical(verdict["rule"], dtype=_RULE_DTYPE).codes
     out.reason[:] = verdict["reason"].astype(object).fillna("").to_numpy(dtype=object)

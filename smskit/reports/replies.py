@@ -39,6 +39,8 @@ import numpy as np
 import pandas as pd
 
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import REPLIES
+from smskit.frames import UTC as UTC_TIME
 from smskit.protocol import UPDATE_TIME_FORMAT
 from smskit.reports.wire import BLANK_OR_CONTROL, parse_update_time, split_urlencoded
 
@@ -60,18 +62,10 @@ __all__ = [
     "reply_row",
 ]
 
-#: Columns of every replies frame (``rx.replies()``, :func:`read_replies`).
-REPLY_COLUMNS: tuple[str, ...] = ("sms_msg_id", "from", "to", "body", "create_time", "received_at", "unsubscribe")
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-REPLY_DTYPES: dict[str, Any] = {
-    "sms_msg_id": "str",
-    "from": "str",
-    "to": "str",
-    "body": "str",
-    "create_time": _UTC,
-    "received_at": _UTC,
-    "unsubscribe": "bool",
-}
+#: Columns of every replies frame (``rx.replies()``, :func:`read_replies`), from :data:`smskit.frames.REPLIES`.
+REPLY_COLUMNS: tuple[str, ...] = REPLIES.columns
+REPLY_DTYPES: dict[str, Any] = {c: (_UTC if d == UTC_TIME else d) for c, d in REPLIES.dtypes.items()}
 
 #: Replies that unsubscribe, compared after NFKC, case folding and dropping blanks and punctuation.
 #: "R" is Huawei's documented word (FAQ "消息&短信服务支持短信退订回复吗?"); TD/T/N/退订 are the Chinese

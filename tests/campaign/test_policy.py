@@ -38,6 +38,7 @@ from smskit.campaign.policy import (
     quiet_window,
     suppression,
 )
+from smskit.campaign.states import PLAN_DTYPE
 from smskit.errors import BudgetError, ConfigError, DataValidationError
 from smskit.reports.ingest import read_status_reports
 from smskit.reports.replies import Reply, parse_reply_body, replies_frame
@@ -92,6 +93,7 @@ def test_a_verification_template_is_allowed_at_once() -> None:
     assert verdict["allowed"].all()
     assert (verdict["state"] == "ready").all()
     assert verdict["not_before"].isna().all()
+    assert verdict["state"].dtype == PLAN_DTYPE  # a verdict slots into a plan's state column
 
 
 def test_a_template_without_kind_is_treated_as_promotional_and_says_so() -> None:
