@@ -26,10 +26,10 @@ What the platform says (pages as in the project's reference notes, ``huawei-refe
   to a number that replied an unsubscribe word (any channel) or whose reports carry a ``blacklist``
   code (:func:`smskit.codes.categorize`).
 
-Checks return a *verdict* frame on the rows' index: ``allowed`` (bool), ``state`` (``ready``,
-``deferred``, ``suppressed``, ``expired``), ``not_before`` (UTC; the earliest time a deferred row may
-go), ``rule`` and ``reason``. :func:`evaluate_policy` runs them all in order. Every check takes the
-clock as ``now``; none reads the wall clock.
+Checks return a *verdict* frame on the rows' index: ``allowed`` (bool), ``state`` (one of
+:data:`smskit.campaign.states.POLICY_STATES`, with the plan's state dtype), ``not_before`` (UTC; the
+earliest time a deferred row may go), ``rule`` and ``reason``. :func:`evaluate_policy` runs them all
+in order. Every check takes the clock as ``now``; none reads the wall clock.
 
 Input contracts (columns; extra columns are ignored):
 
@@ -62,7 +62,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES
+from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES, POLICY_STATES
 from smskit.codes import categorize
 from smskit.errors import BudgetError, ConfigError, DataValidationError
 from smskit.numbers import UNKNOWN_TIME_ZONE, normalize_numbers, time_zone_sets
@@ -78,7 +78,6 @@ __all__ = [
     "RULES",
     "SUPPRESS_RULES",
     "VERDICT_COLUMNS",
-    "VERDICT_STATES",
     "ContactPolicy",
     "FrequencyCap",
     "NumberLimit",
@@ -106,15 +105,13 @@ MAINLAND_PREFIX = "+86"
 _BEIJING = "Asia/Shanghai"
 SUPPRESS_RULES: tuple[str, ...] = ("unsubscribed", "blacklist")
 RULES: tuple[str, ...] = (*SUPPRESS_RULES, "frequency_cap", "quiet_hours", "number_limit", "deadline")
-#: The plan states a rule can give a row (meanings in :mod:`smskit.campaign.states`).
-VERDICT_STATES: tuple[str, ...] = ("ready", "deferred", "suppressed", "expired")
 VERDICT_COLUMNS: tuple[str, ...] = ("allowed", "state", "not_before", "rule", "reason")
 HISTORY_COLUMNS: tuple[str, ...] = ("to", "template_id", "params", "text", "kind", "sent_at", "campaign_id")
 
 _STATE_DTYPE = PLAN_DTYPE  # verdicts slot straight into a plan's state column
 _RULE_DTYPE = pd.CategoricalDtype(list(RULES))
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-_READY, _DEFERRED, _SUPPRESSED, _EXPIRED = (PLAN_STATES.index(s) for s in VERDICT_STATES)
+_READY, _DEFERRED, _SUPPRESSED, _EXPIRED = (PLAN_STATES.index(s) for s in POLICY_STATES)
 _NAT = np.iinfo(np.int64).min
 _SEP = "\x1f"
 _ASSUMED = " (the template has no kind: treated as promotional)"
