@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(PY) bench/analytics.py
 	$(PY) bench/experiments.py
 	$(PY) bench/experiments.py --text-ids --naive-sample 10
+	$(PY) bench/policy.py
+	$(PY) bench/policy.py --single-template
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output test-artifacts

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "errors",
     "ServerError": "errors",
     "ReportError": "errors",
+    "BudgetError": "errors",
     # configuration and client
     "Settings": "config",
     "Client": "client",
@@ -42,10 +43,12 @@ _EXPORTS: dict[str, str] = {
     "CampaignPlan": "campaign.plan",
     "send_campaign": "campaign.send",
     "Ledger": "campaign.ledger",
+    "ContactPolicy": "campaign.policy",
     # status reports
     "read_status_reports": "reports.ingest",
     "delivery_funnel": "reports.funnel",
     "CallbackReceiver": "reports.receiver",
+    "read_replies": "reports.replies",
     # emulator
     "Emulator": "emulator",
 }
@@ -53,10 +56,12 @@ _EXPORTS: dict[str, str] = {
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BudgetError",
     "CallbackReceiver",
     "CampaignPlan",
     "Client",
     "ConfigError",
+    "ContactPolicy",
     "DataValidationError",
     "Emulator",
     "Ledger",
@@ -77,6 +82,7 @@ __all__ = [
     "load_templates",
     "plan_campaign",
     "read_recipients",
+    "read_replies",
     "read_status_reports",
     "send_campaign",
 ]
@@ -84,6 +90,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .campaign.ledger import Ledger
     from .campaign.plan import CampaignPlan, plan_campaign
+    from .campaign.policy import ContactPolicy
     from .campaign.recipients import read_recipients
     from .campaign.send import send_campaign
     from .client import Client, SendResult, SmsItem
@@ -92,6 +99,7 @@ if TYPE_CHECKING:
     from .errors import (
         ApiError,
         AuthenticationError,
+        BudgetError,
         ConfigError,
         DataValidationError,
         LedgerError,
@@ -107,6 +115,7 @@ if TYPE_CHECKING:
     from .reports.funnel import delivery_funnel
     from .reports.ingest import read_status_reports
     from .reports.receiver import CallbackReceiver
+    from .reports.replies import read_replies
     from .templates.catalog import load_templates
 
 

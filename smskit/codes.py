@@ -439,6 +439,24 @@ _REPORT: tuple[CodeInfo, ...] = (
         "blacklist",
         _OPT_OUT,
     ),
+    # Huawei platform interceptions (receipt codes page sms_05_0051, "华为平台"; not charged). SC:0016 is
+    # named only by the FAQ "手机回复“R”被加入了退订黑名单?" as the unsubscribe blacklist.
+    _rep(
+        "SC:0003",
+        "Number on the platform's blacklist (intercepted by Huawei)",
+        "blacklist",
+        "a verification/notification number can be released in the console (blacklist management); otherwise "
+        + _OPT_OUT,
+        billed=False,
+    ),
+    _rep("SC:0005", "Number on the complaint blacklist (intercepted by Huawei)", "blacklist", _OPT_OUT, billed=False),
+    _rep(
+        "SC:0016",
+        "Number on the signature's unsubscribe blacklist (the recipient replied R)",
+        "blacklist",
+        "the recipient unsubscribed from this signature's promotional messages: " + _OPT_OUT,
+        billed=False,
+    ),
     _rep(
         "RTE_ERR",
         "Routing error: no gateway matched (orgCode E200027)",

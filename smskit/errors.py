@@ -4,6 +4,7 @@
 
     SmsKitError                      base; .advice says what to do
     ├── ConfigError                  missing/invalid settings (no request was made)
+    │   └── BudgetError              the campaign is over the contact policy's budget (nothing sent)
     ├── DataValidationError          bad input rows; .rows is a DataFrame of them with a `problem` column
     ├── LedgerError                  a ledger that does not match this campaign, or is unusable
     ├── ApiError                     the platform answered with an error code
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BudgetError",
     "ConfigError",
     "DataValidationError",
     "LedgerError",
@@ -60,6 +62,10 @@ class SmsKitError(Exception):
 
 class ConfigError(SmsKitError):
     """A required setting is missing or invalid; nothing was sent."""
+
+
+class BudgetError(ConfigError):
+    """The campaign would exceed the contact policy's ``max_segments`` or ``max_cost``; nothing was sent."""
 
 
 class DataValidationError(SmsKitError):

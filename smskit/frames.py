@@ -7,6 +7,7 @@ contract        produced by                            index
 ``REPORTS``     ``read_status_reports``, receivers     a DataFrame source's own index, else 0…n-1
 ``FINAL_STATE`` ``reports.funnel.final_state``         ``sms_msg_id``
 ``FUNNEL``      ``delivery_funnel``                    the results' index
+``REPLIES``     ``read_replies``, ``replies_frame``    a DataFrame source's own index, else 0…n-1
 ==============  =====================================  ===========================================
 
 Producers build their frames from these declarations where they can (``final_state`` casts with
@@ -28,7 +29,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["FINAL_STATE", "FUNNEL", "FUNNEL_ADDED", "REPORTS", "RESULTS", "FrameContract", "check_frame"]
+__all__ = [
+    "FINAL_STATE",
+    "FUNNEL",
+    "FUNNEL_ADDED",
+    "REPLIES",
+    "REPORTS",
+    "RESULTS",
+    "FrameContract",
+    "check_frame",
+]
 
 UTC = "datetime64[ns, UTC]"
 
@@ -151,3 +161,17 @@ FUNNEL_ADDED: Mapping[str, str] = MappingProxyType(
 
 #: ``delivery_funnel``: the results' columns, then :data:`FUNNEL_ADDED`.
 FUNNEL = _contract("funnel", {**RESULTS.dtypes, **FUNNEL_ADDED})
+
+#: Uplink (reply) SMS: one row per reply; ``unsubscribe`` is derived from ``body``.
+REPLIES = _contract(
+    "replies",
+    {
+        "sms_msg_id": "str",
+        "from": "str",
+        "to": "str",
+        "body": "str",
+        "create_time": UTC,
+        "received_at": UTC,
+        "unsubscribe": "bool",
+    },
+)

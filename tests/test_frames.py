@@ -111,3 +111,19 @@ def test_check_frame_names_every_breach() -> None:
     assert frames.FINAL_STATE.problems(pd.DataFrame(columns=list(frames.FINAL_STATE.columns)))[-1].startswith(
         "the index is named None"
     )
+
+
+def test_replies_producers_meet_the_contract(tmp_path: Path) -> None:
+    from smskit.reports.replies import REPLY_COLUMNS, parse_reply_body, read_replies, replies_frame
+
+    body = "smsMsgId=u1&from=%2B8613800138000&to=1069&body=TD&createTime=2026-11-03T02%3A00%3A00Z"
+    log = tmp_path / "replies.log"
+    log.write_text(body + "\n", encoding="utf-8")
+    assert frames.REPLIES.columns == REPLY_COLUMNS
+    _meets(replies_frame([parse_reply_body(body)]), frames.REPLIES)
+    _meets(read_replies(log), frames.REPLIES)
+    _meets(
+        read_replies(pd.DataFrame({"smsMsgId": ["u2"], "from": ["+86139"], "to": ["1069"], "body": ["hi"]})),
+        frames.REPLIES,
+    )
+    _meets(replies_frame([]), frames.REPLIES)

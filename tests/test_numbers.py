@@ -8,8 +8,9 @@ import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from phonenumbers import timezone as pn_timezone
 
-from smskit.numbers import normalize_numbers
+from smskit.numbers import UNKNOWN_TIME_ZONE, normalize_numbers, time_zone_sets
 
 CODES = [1, 7, 20, 33, 39, 44, 49, 52, 54, 55, 61, 65, 81, 86, 91, 234, 353, 800, 971, 979, 998]
 
@@ -231,3 +232,42 @@ def test_analytics_emulator_and_normalizer_name_the_same_country() -> None:
             result = client.send(chunk, "any-template", ["1"])
             got += [r["countryId"] or None for r in result.results]
     assert got == expected
+
+
+def _valid_numbers_of_every_region_and_type() -> list[str]:
+    """Oracle data: phonenumbers' example number of every region and type, and valid neighbours."""
+    types = [t for t in vars(phonenumbers.PhoneNumberType).values() if isinstance(t, int)]
+    out: list[str] = []
+    rng = np.random.default_rng(11)
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in types:
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for tail in [e164[-3:], *(f"{x:03d}" for x in rng.integers(0, 1000, 4))]:
+                candidate = e164[:-3] + tail
+                if phonenumbers.is_valid_number(phonenumbers.parse(candidate)):
+                    out.append(candidate)
+    return out
+
+
+def test_time_zone_sets_match_phonenumbers_on_every_region_and_type() -> None:
+    numbers = _valid_numbers_of_every_region_and_type()
+    assert len(numbers) > 5000
+    expected = [tuple(pn_timezone.time_zones_for_number(phonenumbers.parse(n))) for n in numbers]
+    series = pd.Series(numbers)
+    for regions in (None, normalize_numbers(series)["region"]):
+        codes, sets = time_zone_sets(series, regions=regions)
+        assert [sets[c] for c in codes] == expected
+
+
+def test_time_zone_sets_of_missing_and_unplaceable_numbers() -> None:
+    codes, sets = time_zone_sets(pd.Series(["+8613800138000", None, "garbage", "+999123", "+12125550123"]))
+    assert [sets[c] for c in codes] == [
+        ("Asia/Shanghai",),
+        (UNKNOWN_TIME_ZONE,),
+        (UNKNOWN_TIME_ZONE,),
+        (UNKNOWN_TIME_ZONE,),
+        ("America/New_York",),
+    ]
