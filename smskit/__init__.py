@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "errors",
     "ServerError": "errors",
     "ReportError": "errors",
+    "WarehouseError": "errors",
     # configuration and client
     "Settings": "config",
     "Client": "client",
@@ -48,6 +49,8 @@ _EXPORTS: dict[str, str] = {
     "CallbackReceiver": "receiver",
     # emulator
     "Emulator": "emulator",
+    # warehouse
+    "Warehouse": "warehouse",
 }
 
 __all__ = [
@@ -72,6 +75,8 @@ __all__ = [
     "SmsKitError",
     "TemplateError",
     "TransportError",
+    "Warehouse",
+    "WarehouseError",
     "__version__",
     "delivery_funnel",
     "load_templates",
@@ -100,6 +105,7 @@ if TYPE_CHECKING:
         SmsKitError,
         TemplateError,
         TransportError,
+        WarehouseError,
     )
     from .funnel import delivery_funnel
     from .ingest import read_status_reports
@@ -108,6 +114,7 @@ if TYPE_CHECKING:
     from .receiver import CallbackReceiver
     from .recipients import read_recipients
     from .templates import load_templates
+    from .warehouse import Warehouse
 
 
 def __getattr__(name: str) -> Any:

@@ -35,6 +35,7 @@ __all__ = [
     "failure_breakdown",
     "funnel_counts",
     "latency_quantiles",
+    "quantile_name",
     "rate_over_time",
     "sent_rows",
     "wilson_interval",
@@ -43,8 +44,9 @@ __all__ = [
 #: Funnel states of rows that were never handed to the platform.
 NOT_SENT_STATES: tuple[str, ...] = ("invalid", "suppressed")
 
-#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
-DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
+#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``
+#: (``hour``: the UTC hour 0–23; ``day``: the UTC calendar day, as its midnight).
+DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour", "day")
 
 _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
     # code shown for rows with no report code: (category, meaning, advice)
@@ -142,6 +144,7 @@ def delivery_rate(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate with a Wilson interval, overall or per group.
 
@@ -152,19 +155,15 @@ def delivery_rate(
         ``sent_at``) are derived when the frame lacks them. Missing keys form their own group.
     confidence : interval coverage.
     among : ``"sent"`` (default) or ``"accepted"``: the denominator.
+    weight : column of row counts, for a frame whose rows stand for that many identical rows
+        (pre-aggregated, e.g. by :class:`smskit.Warehouse`); each row counts once without it.
 
     Returns columns ``[*by, sent, delivered, rate, low, high]``; one row when ``by`` is None.
     """
     keys = _keys(by)
-    _require(frame, [delivered])
+    _require(frame, [delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
-    ok = work[delivered].fillna(False).astype(bool)
-    if keys:
-        grouped = ok.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
-        counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    else:
-        counts = pd.DataFrame({"sent": [len(ok)], "delivered": [int(ok.sum())]})
-    return _with_rate(counts, confidence=confidence)
+    return _with_rate(_counts(work, keys, delivered=delivered, weight=weight), confidence=confidence)
 
 
 def rate_over_time(
@@ -176,22 +175,20 @@ def rate_over_time(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate per time bin of ``on`` (a pandas frequency such as ``"15min"``, ``"1h"``, ``"1D"``).
 
     Returns columns ``[*by, <on>, sent, delivered, rate, low, high]``; ``<on>`` is the bin start.
-    Rows with no timestamp are left out.
+    Rows with no timestamp are left out. ``weight`` as in :func:`delivery_rate`.
     """
     keys = _keys(by)
-    _require(frame, [on, delivered])
+    _require(frame, [on, delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
     work = work.loc[work[on].notna()]
-    ok = work[delivered].fillna(False).astype(bool)
     times = pd.to_datetime(work[on], utc=True)
-    grouper = [work[k] for k in keys] + [pd.Series(times, index=work.index, name=on).dt.floor(freq)]
-    grouped = ok.groupby(grouper, observed=True, dropna=False, sort=True)
-    counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    return _with_rate(counts, confidence=confidence)
+    work = work.assign(**{on: pd.Series(times, index=work.index).dt.floor(freq)})
+    return _with_rate(_counts(work, [*keys, on], delivered=delivered, weight=weight), confidence=confidence)
 
 
 def failure_breakdown(
@@ -200,6 +197,7 @@ def failure_breakdown(
     top: int | None = None,
     pending: bool = True,
     among: Among = "sent",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Not-delivered rows by category and code, with the catalog's meaning and advice.
 
@@ -207,15 +205,18 @@ def failure_breakdown(
     without a report code show the submission status (``E200xxx``) or ``(no report)``, ``(unknown)``.
     ``share`` is the code's share of the not-delivered rows, ``of_sent`` its share of all sent rows.
     ``pending=False`` leaves out rows still waiting for a report. ``top`` keeps the most frequent codes.
+    ``weight`` as in :func:`delivery_rate`.
 
     Returns columns ``category, code, count, share, of_sent, meaning, advice``, most frequent first.
     """
-    _require(frame, ["delivered"])
+    _require(frame, ["delivered"] + ([weight] if weight else []))
     work = frame.loc[sent_rows(frame, among=among)]
-    total = len(work)
-    failed = work.loc[~work["delivered"].fillna(False).astype(bool)]
+    n = _weights(work, weight)
+    total = int(n.sum())
+    is_failed = ~work["delivered"].fillna(False).astype(bool)
+    failed, n = work.loc[is_failed], n.loc[is_failed]
     code = _failure_codes(failed)
-    counts = code.value_counts(sort=False, dropna=False)
+    counts = n.groupby(code.to_numpy(), sort=False).sum()
     infos = {c: _code_info(c) for c in counts.index}
     out = pd.DataFrame(
         {
@@ -227,12 +228,19 @@ def failure_breakdown(
     if "category" in failed.columns:
         # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
         # "accepted" say nothing about a failure, so the catalog's category wins over those.
+        # The most frequent such category of each code (ties: the first in category order).
         frame_cat = (
-            pd.DataFrame({"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()})
+            pd.DataFrame(
+                {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy(), "n": n.to_numpy()}
+            )
             .dropna()
             .loc[lambda d: ~d["category"].isin(["pending", "accepted"])]
-            .groupby("code", sort=False)["category"]
-            .agg(lambda s: s.value_counts().index[0])
+            .groupby(["code", "category"], sort=True)["n"]
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+            .reset_index()
+            .drop_duplicates("code")
+            .set_index("code")["category"]
         )
         out["category"] = out["code"].map(frame_cat).astype(object).fillna(out["category"].astype(object))
     if not pending:
@@ -272,7 +280,7 @@ def latency_quantiles(
         work = work.loc[work["delivered"].fillna(False).astype(bool)]
     work = _with_keys(work.loc[work[latency].notna()], keys)
     values = work[latency].astype(float)
-    names = [_pct_name(x) for x in qs]
+    names = [quantile_name(x) for x in qs]
     if keys:
         grouped = values.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
         table = grouped.quantile(np.asarray(qs)).unstack(-1)
@@ -285,17 +293,19 @@ def latency_quantiles(
     return pd.DataFrame(row)
 
 
-def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
+def funnel_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.DataFrame:
     """Stages ``sent → accepted → delivered`` with their counts and share of sent.
 
     ``sent`` leaves out invalid and suppressed rows; ``accepted`` is the platform's per-number
-    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report.
+    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report. ``weight`` as in
+    :func:`delivery_rate`.
     """
-    _require(frame, ["state", "delivered"])
+    _require(frame, ["state", "delivered"] + ([weight] if weight else []))
+    n = _weights(frame, weight)
     sent = sent_rows(frame)
     accepted = sent_rows(frame, among="accepted")
     delivered = frame["delivered"].fillna(False).astype(bool) & sent
-    counts = np.array([int(sent.sum()), int(accepted.sum()), int(delivered.sum())], dtype="int64")
+    counts = np.array([int(n[sent].sum()), int(n[accepted].sum()), int(n[delivered].sum())], dtype="int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         share = counts / counts[0] if counts[0] else np.full(3, np.nan)
     return pd.DataFrame(
@@ -332,8 +342,26 @@ def _require(frame: pd.DataFrame, columns: Sequence[Hashable]) -> None:
         )
 
 
+def _weights(frame: pd.DataFrame, weight: str | None) -> pd.Series:
+    """How many rows each row stands for: the ``weight`` column, or 1."""
+    if weight is None:
+        return pd.Series(1, index=frame.index, dtype="int64")
+    return frame[weight].astype("int64")
+
+
+def _counts(frame: pd.DataFrame, keys: Sequence[str], *, delivered: str, weight: str | None) -> pd.DataFrame:
+    """Sent and delivered (weighted) row counts per group of ``keys``; one row without keys."""
+    n = _weights(frame, weight)
+    ok = frame[delivered].fillna(False).astype(bool)
+    tally = pd.DataFrame({"sent": n, "delivered": n.where(ok, 0)})
+    if not keys:
+        return pd.DataFrame({"sent": [int(n.sum())], "delivered": [int(tally["delivered"].sum())]})
+    grouped = tally.groupby([frame[k] for k in keys], observed=True, dropna=False, sort=True)
+    return grouped.sum().reset_index()
+
+
 def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Add derived group keys the frame lacks (country, carrier, hour); a copy only when needed."""
+    """Add derived group keys the frame lacks (country, carrier, hour, day); a copy only when needed."""
     missing = [k for k in keys if k not in frame.columns]
     unknown = [k for k in missing if k not in DERIVED_KEYS]
     if unknown:
@@ -349,6 +377,9 @@ def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     if "hour" in missing:
         _require(out, ["sent_at"])
         out = out.assign(hour=pd.to_datetime(out["sent_at"], utc=True).dt.hour.astype("Int64"))
+    if "day" in missing:
+        _require(out, ["sent_at"])
+        out = out.assign(day=pd.to_datetime(out["sent_at"], utc=True).dt.floor("D"))
     return out
 
 
@@ -391,5 +422,6 @@ def _code_info(code: str) -> tuple[str, str, str]:
     return info.category, info.meaning, info.advice
 
 
-def _pct_name(x: float) -> str:
-    return f"p{x * 100:g}".replace(".", "_")
+def quantile_name(q: float) -> str:
+    """Column name of quantile ``q`` in :func:`latency_quantiles`: ``p50``, ``p99_9``."""
+    return f"p{q * 100:g}".replace(".", "_")

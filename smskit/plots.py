@@ -1,7 +1,8 @@
 """Delivery figures over the aggregates of :mod:`smskit.analytics`.
 
-Each function takes the funnel (or reports) frame, column names as strings and keyword-only
-options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
+Each function takes the funnel (or reports) frame, or the table its :mod:`smskit.analytics`
+function returns (as :class:`smskit.Warehouse` computes them), column names as strings and
+keyword-only options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
 never one mark per message, so a million rows take about a second. Colours follow
 :data:`smskit.codes.CATEGORY_COLORS` (Okabe–Ito, colour-blind safe): delivered is green, failure
 categories are warm.
@@ -63,9 +64,14 @@ def delivery_rate(
     overall rate. ``sort=True`` orders bars by rate instead of by group. ``zoom=True`` draws points
     on an axis fitted to the intervals instead of bars from 0 %, to see small differences (A/B arms).
     """
-    table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
-    overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     keys = analytics._keys(by)
+    if _is_table(frame, [*keys, "sent", "delivered", "rate", "low", "high"]):  # rates already computed
+        table = frame
+        sent, delivered = int(table["sent"].sum()), int(table["delivered"].sum())
+        overall = pd.DataFrame({"rate": [delivered / sent if sent else np.nan]})
+    else:
+        table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
+        overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     if top is not None and len(table) > top:
         table = table.nlargest(top, "sent").sort_index()
     if sort:
@@ -151,7 +157,10 @@ def delivery_over_time(
     ax: Axes | None = None,
 ) -> Axes:
     """Delivery rate per ``freq`` bin of ``on``, one line per group, with a shaded Wilson band."""
-    table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
+    if _is_table(frame, [on, "sent", "delivered", "rate", "low", "high"]):
+        table = frame
+    else:
+        table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
     ax = _axes(ax)
     groups = [(None, table)] if by is None else list(table.groupby(by, observed=True, sort=True))
     for i, (name, part) in enumerate(groups):
@@ -181,7 +190,10 @@ def failure_reasons(
     ax: Axes | None = None,
 ) -> Axes:
     """Horizontal bars of the ``top`` codes of not-delivered messages, coloured by category."""
-    table = analytics.failure_breakdown(frame, pending=pending)
+    if _is_table(frame, ["category", "code", "count", "share", "meaning"]):
+        table = frame if pending else frame.loc[frame["category"].astype(str) != "pending"]
+    else:
+        table = analytics.failure_breakdown(frame, pending=pending)
     failed = int(table["count"].sum())
     table = table.head(top)
     ax = _axes(ax, height=max(2.5, 0.45 * len(table) + 1.5), width=9)
@@ -275,7 +287,7 @@ def latency(
 
 def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Bars for sent → accepted → delivered, each labelled with its count and share of sent."""
-    table = analytics.funnel_counts(frame)
+    table = frame if _is_table(frame, ["stage", "count", "share"]) else analytics.funnel_counts(frame)
     ax = _axes(ax, height=3)
     y = np.arange(len(table))[::-1]
     colors = [SENT_COLOR, CATEGORY_COLORS["accepted"], DELIVERED_COLOR]
@@ -340,6 +352,14 @@ def save_png(draw: Callable[[Axes], object], path: Path, *, size: tuple[float, f
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+def _is_table(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether ``frame`` is already the analytics table (counts as integers), not rows to aggregate."""
+    if not set(columns) <= set(frame.columns):
+        return False
+    counts = "delivered" if "delivered" in columns else "count"
+    return pd.api.types.is_integer_dtype(frame[counts].dtype)
 
 
 def _axes(ax: Axes | None, *, height: float = 4.5, width: float = 8) -> Axes:

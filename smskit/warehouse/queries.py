@@ -1,0 +1,251 @@
+"""The warehouse's SQL, written once: the same text runs on DuckDB and on Spark SQL.
+
+It keeps to what both dialects accept: CTEs, ``row_number()`` windows, ``CASE``, ``IS NOT DISTINCT
+FROM``, ``TRIM(LEADING … FROM …)``, ``percentile_cont(q) WITHIN GROUP (ORDER BY …)``, back-quoted
+identifiers and explicit ``NULLS LAST``. Times are compared as integer microseconds since the epoch
+via Spark's ``unix_micros``, which the DuckDB engine defines as a one-line macro over ``epoch_us``; so
+no time zone setting of either engine changes a result.
+
+The funnel is :func:`smskit.funnel.delivery_funnel`'s rules in SQL (see that module):
+
+* per segment (``sms_msg_id``, ``sequence``), the first final report by time wins (no time = latest),
+  a failure beats a delivery at the same time, and without a final report the latest intermediate
+  one stands; remaining ties go to the lowest status code (pandas keeps arrival order there);
+* a message is delivered when all ``max(total)`` segments are, failed when one segment failed (the
+  earliest failure gives its code and time), else pending;
+* an ``unknown`` send without an id takes the id of a report echoing its ``extend`` and number
+  (the lowest such id when several messages echo the same pair; pandas takes the first read).
+
+Duplicate reports need no de-duplication here: the segment choice, ``max(total)`` and the echo table
+are the same with or without copies of a report. Results are read through the de-duplicated view.
+
+Usage: ``engine.query(funnel_sql(campaigns=["c1"], since_us=None))``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from smskit.codes import DELIVERED
+from smskit.warehouse.schema import spec
+
+__all__ = [
+    "BIG",
+    "anti_join_sql",
+    "cube_sql",
+    "dedupe_sql",
+    "funnel_sql",
+    "q",
+    "quantiles_sql",
+    "scoped_reports_sql",
+]
+
+#: Sort key of a report without time: after every real time.
+BIG = 9223372036854775807
+_DAY_US = 86_400_000_000
+_HOUR_US = 3_600_000_000
+_SENT_STATES = ("accepted", "unknown", "rejected")
+
+
+def q(name: str) -> str:
+    """A back-quoted identifier (both dialects read them); names are ours, never user text."""
+    return f"`{name}`"
+
+
+def _list(values: Sequence[str]) -> str:
+    return ", ".join(f"'{v}'" for v in values)  # callers pass only checked campaign names / fixed words
+
+
+def dedupe_sql(kind: str) -> str:
+    """One row per natural key from ``raw_<kind>``: the first archived (for results, a settled outcome
+    beats ``unknown``)."""
+    s = spec(kind)
+    cols = ", ".join(q(c) for c in (s.partition, *s.columns))
+    prefer = f"CASE WHEN {q('state')} = 'unknown' THEN 1 ELSE 0 END, " if kind == "results" else ""
+    return (
+        f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(q(k) for k in s.key)} "
+        f"ORDER BY {prefer}{q('archived_at')} ASC NULLS LAST) AS _rn FROM raw_{kind}) AS d WHERE _rn = 1"
+    )
+
+
+def anti_join_sql(kind: str, *, new: str = "smskit_new", existing: str = "smskit_existing") -> str:
+    """Rows of ``new`` whose natural key is not stored yet (an ``unknown`` result does not block a settled one)."""
+    s = spec(kind)
+    same = " AND ".join(f"e.{q(k)} IS NOT DISTINCT FROM n.{q(k)}" for k in s.key)
+    if kind == "results":
+        same += f" AND (e.{q('state')} <> 'unknown' OR n.{q('state')} = 'unknown')"
+    return f"SELECT n.* FROM {new} AS n WHERE NOT EXISTS (SELECT 1 FROM {existing} AS e WHERE {same})"
+
+
+def _digits(expr: str) -> str:
+    return f"TRIM(TRIM(LEADING '+' FROM {expr}))"
+
+
+def _sent_filter(campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    where = [f"{q('state')} IN ({_list(_SENT_STATES)})"]
+    if campaigns is not None:
+        where.append(f"{q('campaign')} IN ({_list(campaigns) or 'NULL'})")
+    if since_us is not None:
+        where.append(f"unix_micros({q('sent_at')}) >= {int(since_us)}")
+    return " AND ".join(where)
+
+
+def _ided_ctes(campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    """CTEs ``sent`` (sent results, filtered) and ``ided`` (with ``msg_id``: settled unknowns resolved)."""
+    unresolved = f"s.{q('state')} = 'unknown' AND s.{q('sms_msg_id')} IS NULL AND s.{q('extend')} IS NOT NULL"
+    return f"""
+sent AS (
+  SELECT r.*, unix_micros(r.{q("sent_at")}) AS sent_us FROM results AS r
+  WHERE {_sent_filter(campaigns, since_us)}
+),
+echo AS (
+  SELECT {q("extend")}, {_digits(q("to"))} AS digits, min({q("sms_msg_id")}) AS echo_id
+  FROM raw_reports WHERE {q("extend")} IS NOT NULL AND {q("to")} IS NOT NULL
+  GROUP BY {q("extend")}, {_digits(q("to"))}
+),
+ided AS (
+  SELECT s.*, CASE WHEN {unresolved} THEN e.echo_id ELSE s.{q("sms_msg_id")} END AS msg_id
+  FROM sent AS s LEFT JOIN echo AS e
+    ON {unresolved} AND e.{q("extend")} = s.{q("extend")} AND e.digits = {_digits("s." + q("to"))}
+)"""
+
+
+def _final_state_ctes(*, scoped: bool) -> str:
+    """CTEs ``rep`` … ``fstate``: one row per message with final_status, delivered and reported_us."""
+    scope = "WHERE p.`sms_msg_id` IN (SELECT msg_id FROM ided)" if scoped else ""
+    key = f"CASE WHEN t IS NULL THEN {BIG} WHEN is_final THEN t ELSE -t END"
+    return f"""
+rep AS (
+  SELECT p.{q("sms_msg_id")} AS sms_msg_id, p.{q("sequence")} AS seq, p.{q("total")} AS total,
+         p.{q("status")} AS status, unix_micros(p.{q("update_time")}) AS t, c.is_final, c.is_delivered AS delivered
+  FROM raw_reports AS p JOIN report_codes AS c ON p.{q("status")} = c.status
+  {scope}
+),
+seg AS (
+  SELECT * FROM (
+    SELECT rep.*, {key} AS k, row_number() OVER (
+      PARTITION BY sms_msg_id, seq
+      ORDER BY CASE WHEN is_final THEN 0 ELSE 1 END, {key}, CASE WHEN delivered THEN 1 ELSE 0 END, status
+    ) AS rn
+    FROM rep
+  ) AS x WHERE rn = 1
+),
+msg_total AS (SELECT sms_msg_id, max(total) AS total FROM rep GROUP BY sms_msg_id),
+classed AS (
+  SELECT g.sms_msg_id, g.seq, g.status, g.t, g.k, g.delivered, m.total,
+         CASE WHEN g.is_final AND NOT g.delivered THEN 'failed'
+              WHEN NOT g.is_final THEN 'pending' ELSE 'delivered' END AS cls
+  FROM seg AS g JOIN msg_total AS m ON g.sms_msg_id = m.sms_msg_id
+),
+ranked AS (
+  SELECT classed.*, row_number() OVER (PARTITION BY sms_msg_id, cls ORDER BY k, seq) AS rk FROM classed
+),
+fs AS (
+  SELECT sms_msg_id,
+    max(total) AS total,
+    sum(CASE WHEN delivered AND seq <= total THEN 1 ELSE 0 END) AS n_delivered,
+    max(CASE WHEN cls = 'failed' THEN 1 ELSE 0 END) AS any_failed,
+    max(CASE WHEN cls = 'failed' AND rk = 1 THEN status END) AS failed_status,
+    max(CASE WHEN cls = 'failed' AND rk = 1 THEN t END) AS failed_t,
+    max(CASE WHEN cls = 'pending' AND rk = 1 THEN status END) AS pending_status,
+    max(CASE WHEN delivered THEN t END) AS delivered_t,
+    max(t) AS last_t
+  FROM ranked GROUP BY sms_msg_id
+),
+fstate AS (
+  SELECT sms_msg_id,
+    CASE WHEN any_failed = 1 THEN failed_status WHEN n_delivered >= total THEN '{DELIVERED}'
+         ELSE pending_status END AS final_status,
+    CASE WHEN any_failed = 0 AND n_delivered >= total THEN TRUE ELSE FALSE END AS delivered,
+    CASE WHEN any_failed = 1 THEN failed_t WHEN n_delivered >= total THEN delivered_t ELSE last_t END AS reported_us
+  FROM fs
+)"""
+
+
+def _funnel_ctes(campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    """Every CTE up to ``funnel``: one row per sent result with the funnel's columns (times in µs)."""
+    scoped = campaigns is not None or since_us is not None
+    cols = ", ".join(f"i.{q(c)}" for c in ("campaign", *spec("results").columns) if c != "sms_msg_id")
+    rejected = f"i.{q('state')} = 'rejected'"
+    latency = "CAST(f.reported_us - i.sent_us AS DOUBLE) / 1000000"
+    return f"""WITH {_ided_ctes(campaigns, since_us)},{_final_state_ctes(scoped=scoped)},
+funnel AS (
+  SELECT {cols}, i.msg_id AS {q("sms_msg_id")}, i.sent_us,
+    CASE WHEN {rejected} THEN i.{q("status")} ELSE f.final_status END AS final_status,
+    CASE WHEN {rejected} THEN FALSE ELSE COALESCE(f.delivered, FALSE) END AS delivered,
+    CASE WHEN {rejected} THEN COALESCE(sc.category, 'pending')
+         WHEN i.{q("state")} = 'unknown' AND i.msg_id IS NULL THEN 'unknown'
+         ELSE COALESCE(rc.category, 'pending') END AS category,
+    CASE WHEN {rejected} THEN NULL ELSE f.reported_us END AS reported_us,
+    CASE WHEN {rejected} THEN NULL WHEN {latency} < 0 THEN CAST(0 AS DOUBLE) ELSE {latency} END AS latency_s
+  FROM ided AS i
+  LEFT JOIN fstate AS f ON NOT ({rejected}) AND f.sms_msg_id = i.msg_id
+  LEFT JOIN report_codes AS rc ON rc.status = f.final_status
+  LEFT JOIN status_codes AS sc ON {rejected} AND sc.status = i.{q("status")}
+){_derived_cte()}"""
+
+
+def _derived_cte() -> str:
+    """``funnel_x``: the funnel plus the derived keys hour and day (UTC, from sent_at) and number info."""
+    return f""",
+funnel_x AS (
+  SELECT funnel.*,
+    CAST(FLOOR((sent_us % {_DAY_US}) / {_HOUR_US}) AS BIGINT) AS {q("hour")},
+    sent_us - (sent_us % {_DAY_US}) AS {q("day")},
+    ni.country AS {q("country")}, ni.carrier AS {q("carrier")}
+  FROM funnel LEFT JOIN number_info AS ni ON ni.number = funnel.{q("to")}
+)"""
+
+
+def funnel_sql(*, campaigns: Sequence[str] | None = None, since_us: int | None = None) -> str:
+    """The row-level funnel (one row per sent result; times as µs in ``sent_us``/``reported_us``)."""
+    order = ", ".join(q(c) for c in ("campaign", "request_no", "to", "recipient_id"))
+    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT * FROM funnel ORDER BY {order}"
+
+
+def cube_sql(
+    keys: Sequence[str],
+    *,
+    campaigns: Sequence[str] | None = None,
+    since_us: int | None = None,
+    where: str | None = None,
+    extra: Mapping[str, str] | None = None,
+) -> str:
+    """Funnel rows counted per ``keys`` (plus state and delivered): the small frame the metrics read.
+
+    ``extra`` adds computed group keys (name → expression over ``funnel_x``, e.g. a time bin)."""
+    exprs = [q(k) for k in dict.fromkeys([*keys, "state", "delivered"])]
+    computed = list((extra or {}).items())
+    select = ", ".join([*(f"{e} AS {q(n)}" for n, e in computed), *exprs])
+    groups = ", ".join([*(e for _, e in computed), *exprs])
+    filt = f"WHERE {where}" if where else ""
+    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT {select}, count(*) AS n FROM funnel_x {filt} GROUP BY {groups}"
+
+
+def quantiles_sql(
+    keys: Sequence[str],
+    qs: Sequence[float],
+    names: Sequence[str],
+    *,
+    delivered_only: bool,
+    campaigns: Sequence[str] | None = None,
+    since_us: int | None = None,
+) -> str:
+    """Count and exact (linearly interpolated) quantiles of ``latency_s`` per ``keys``."""
+    pcts = ", ".join(
+        f"percentile_cont({float(x)!r}) WITHIN GROUP (ORDER BY latency_s) AS {q(n)}"
+        for x, n in zip(qs, names, strict=True)
+    )
+    where = "latency_s IS NOT NULL" + (" AND delivered" if delivered_only else "")
+    select = ", ".join([*(q(k) for k in keys), "count(*) AS n", pcts])
+    group = f" GROUP BY {', '.join(q(k) for k in keys)}" if keys else ""
+    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT {select} FROM funnel_x WHERE {where}{group}"
+
+
+def scoped_reports_sql(*, campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    """The (de-duplicated) reports a funnel over the selected results reads: their messages' reports and
+    every report echoing one of their ``extend`` values."""
+    return f"""WITH {_ided_ctes(campaigns, since_us)}
+SELECT * FROM reports
+WHERE {q("sms_msg_id")} IN (SELECT msg_id FROM ided WHERE msg_id IS NOT NULL)
+   OR {q("extend")} IN (SELECT {q("extend")} FROM ided WHERE {q("extend")} IS NOT NULL)"""
