@@ -6,7 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit browser-deps bench clean
+.PHONY: demo test lint typecheck unit browser-deps java-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +24,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+unit: $(STAMP) java-deps
 	$(PY) -m pytest
 
 test: lint typecheck unit
 
 browser-deps:
 	bash .ci/browser-deps.sh
+
+# The Spark tests need a Java runtime: installed from Debian's packages when `java` is missing.
+java-deps:
+	@command -v java >/dev/null 2>&1 || bash .ci/java-deps.sh
 
 bench: $(STAMP)
 	$(PY) bench/send.py

@@ -108,6 +108,9 @@ class Warehouse:
             self._engine = SparkEngine(self.location, spark=spark)
         else:
             raise WarehouseError(f"unknown engine {engine!r}", advice="use engine='duckdb' or engine='spark'")
+        self._files: tuple[tuple[str, ...], ...] | None = None  # the files the views were made over
+        self._numbers = False  # whether number_info holds the results' numbers
+        self._funnel_key: tuple[Any, ...] | None = None  # what the materialized funnel was made for
 
     # --- lifecycle and display ----------------------------------------------------------------------
 
@@ -133,9 +136,9 @@ class Warehouse:
     def info(self) -> pd.DataFrame:
         """Per kind: files, stored rows and distinct rows (by natural key)."""
         rows = []
-        for kind in KINDS:
-            files = self.location.parquet_files(kind)
-            self._expose(kind)
+        self._prepare()
+        assert self._files is not None
+        for kind, files in zip(KINDS, self._files, strict=True):
             stored = self._engine.query(f"SELECT count(*) AS n FROM raw_{kind}").column(0)[0].as_py()
             distinct = self._engine.query(f"SELECT count(*) AS n FROM {kind}").column(0)[0].as_py()
             rows.append((kind, len(files), int(stored), int(distinct)))
@@ -165,7 +168,8 @@ class Warehouse:
             return 0
         table = _to_arrow(frame.assign(archived_at=pd.Timestamp.now(tz=UTC)), kind)
         partitions = sorted(set(frame[s.partition]))
-        self._expose(kind, partitions=[f"{s.partition}={p}" for p in partitions], view="smskit_existing", raw=True)
+        existing = self.location.parquet_files(kind, [f"{s.partition}={p}" for p in partitions])
+        self._engine.expose(s, existing, view="smskit_existing")
         self._engine.register("smskit_new", table)
         new = self._engine.query(queries.anti_join_sql(kind))
         if new.num_rows == 0:
@@ -209,15 +213,14 @@ class Warehouse:
 
         Rows are ordered by campaign, request, number and recipient id; ``since`` (UTC) filters on ``sent_at``.
         """
-        camps, since_us = _campaigns(campaign), _since_us(since)
-        self._prepare()
-        table = self._engine.query(queries.funnel_sql(campaigns=camps, since_us=since_us))
-        frame = table.drop_columns(["sent_us", "reported_us"]).to_pandas()
+        self._funnel(campaign, since)
+        table = self._engine.query(queries.funnel_rows_sql())
+        frame = table.select(list(FUNNEL_ORDER[:-2])).to_pandas()
         frame = _typed_results(frame)
         frame["final_status"] = frame["final_status"].astype("category")
         frame["delivered"] = frame["delivered"].astype(bool)
         frame["category"] = _category(frame["category"])
-        frame["reported_at"] = _micros(table.column("reported_us").to_pandas())
+        frame["reported_at"] = _micros(table.column("reported_us").to_pandas()).to_numpy()
         sent_at = frame["sent_at"]
         frame["latency_s"] = (frame["reported_at"] - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
         return frame[list(FUNNEL_ORDER)]
@@ -306,15 +309,8 @@ class Warehouse:
         keys = _keys(by)
         self._check_keys(keys)
         names = [analytics.quantile_name(x) for x in qs]
-        self._prepare(numbers="country" in keys or "carrier" in keys)
-        sql = queries.quantiles_sql(
-            keys,
-            qs,
-            names,
-            delivered_only=delivered_only,
-            campaigns=_campaigns(campaign),
-            since_us=_since_us(since),
-        )
+        self._funnel(campaign, since, numbers="country" in keys or "carrier" in keys)
+        sql = queries.quantiles_sql(keys, qs, names, delivered_only=delivered_only)
         table = _key_dtypes(self._engine.query(sql).to_pandas(), keys)
         table["n"] = table["n"].astype("int64")
         for name in names:
@@ -335,10 +331,8 @@ class Warehouse:
         where: str | None = None,
     ) -> pd.DataFrame:
         self._check_keys(keys)
-        self._prepare(numbers="country" in keys or "carrier" in keys)
-        sql = queries.cube_sql(
-            keys, campaigns=_campaigns(campaign), since_us=_since_us(since), where=where, extra=extra
-        )
+        self._funnel(campaign, since, numbers="country" in keys or "carrier" in keys)
+        sql = queries.cube_sql(keys, where=where, extra=extra)
         cube = _key_dtypes(self._engine.query(sql).to_pandas(), keys)
         cube["n"] = cube["n"].astype("int64")
         cube["delivered"] = cube["delivered"].astype(bool)
@@ -354,27 +348,25 @@ class Warehouse:
                 advice=f"use some of {sorted(allowed)}",
             )
 
-    def _expose(
-        self, kind: str, *, partitions: list[str] | None = None, view: str | None = None, raw: bool = False
-    ) -> None:
-        s = spec(kind)
-        files = self.location.parquet_files(kind, partitions)
-        target = view or f"raw_{kind}"
-        self._engine.expose(s, files, view=target)
-        if view is None and not raw:
-            self._create_dedupe(kind)
-
-    def _create_dedupe(self, kind: str) -> None:
-        if isinstance(self._engine, DuckDBEngine):
-            self._engine.con.execute(f"CREATE OR REPLACE VIEW {kind} AS {queries.dedupe_sql(kind)}")
-        else:
-            assert isinstance(self._engine, SparkEngine)
-            self._engine.spark.sql(f"CREATE OR REPLACE TEMP VIEW {kind} AS {queries.dedupe_sql(kind)}")
+    def _funnel(self, campaign: Any, since: Any, *, numbers: bool = False) -> None:
+        """Make ``smskit_funnel`` hold the funnel of the selected results over the current files."""
+        camps, since_us = _campaigns(campaign), _since_us(since)
+        self._prepare(numbers=numbers)
+        key = (self._files, None if camps is None else tuple(camps), since_us, self._numbers)
+        if key != self._funnel_key:
+            self._engine.materialize(queries.FUNNEL, queries.funnel_sql(campaigns=camps, since_us=since_us))
+            self._funnel_key = key
 
     def _prepare(self, *, numbers: bool = False) -> None:
-        """(Re)expose every kind's current files and register the code tables the funnel joins."""
-        for kind in KINDS:
-            self._expose(kind)
+        """Expose every kind's current files and register the code tables the funnel joins (again only
+        when the files changed, or number info is newly needed)."""
+        files = tuple(tuple(self.location.parquet_files(kind)) for kind in KINDS)
+        if files == self._files and (self._numbers or not numbers):
+            return
+        self._files, self._numbers = files, numbers
+        for kind, listed in zip(KINDS, files, strict=True):
+            self._engine.expose(spec(kind), list(listed), view=f"raw_{kind}")
+            self._engine.view(kind, queries.dedupe_sql(kind))
         statuses = self._engine.query("SELECT DISTINCT `status` FROM raw_reports").column(0).to_pylist()
         self._engine.register("report_codes", _report_codes(statuses))
         rejected = self._engine.query(

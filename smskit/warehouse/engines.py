@@ -48,6 +48,15 @@ class Engine:
     def query(self, sql: str) -> pa.Table:
         raise NotImplementedError
 
+    def view(self, name: str, sql: str) -> None:
+        """Name the query ``sql`` (a view: evaluated when read)."""
+        raise NotImplementedError
+
+    def materialize(self, name: str, sql: str) -> None:
+        """Name ``sql`` for several queries in a row: a view in DuckDB (it streams, within its memory
+        limit), a cached table in Spark (each Spark query has a high fixed cost)."""
+        self.view(name, sql)
+
     def close(self) -> None:
         """Release what the engine holds (a Spark session given by the caller stays running)."""
 
@@ -106,6 +115,9 @@ class DuckDBEngine(Engine):
     def register(self, name: str, table: pa.Table) -> None:
         self.con.register(name, table)
 
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+
     def query(self, sql: str) -> pa.Table:
         try:
             return self.con.sql(sql).to_arrow_table()
@@ -131,6 +143,7 @@ class SparkEngine(Engine):
             )
         self.spark = spark
         self.location = location
+        self._cached: dict[str, Any] = {}
 
     def expose(self, kind: KindSpec, files: list[str], *, view: str) -> None:
         from pyspark.sql.types import StringType, StructField, StructType
@@ -146,6 +159,22 @@ class SparkEngine(Engine):
 
     def register(self, name: str, table: pa.Table) -> None:
         self.spark.createDataFrame(table).createOrReplaceTempView(name)
+
+    def view(self, name: str, sql: str) -> None:
+        self.spark.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {sql}")
+
+    def materialize(self, name: str, sql: str) -> None:
+        frame = self.spark.sql(sql).persist()
+        frame.createOrReplaceTempView(name)
+        old = self._cached.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self._cached[name] = frame
+
+    def close(self) -> None:
+        for frame in self._cached.values():
+            frame.unpersist()
+        self._cached.clear()
 
     def query(self, sql: str) -> pa.Table:
         try:

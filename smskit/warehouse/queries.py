@@ -19,7 +19,8 @@ The funnel is :func:`smskit.funnel.delivery_funnel`'s rules in SQL (see that mod
 Duplicate reports need no de-duplication here: the segment choice, ``max(total)`` and the echo table
 are the same with or without copies of a report. Results are read through the de-duplicated view.
 
-Usage: ``engine.query(funnel_sql(campaigns=["c1"], since_us=None))``.
+Usage: ``engine.materialize(FUNNEL, funnel_sql(campaigns=["c1"], since_us=None))`` then
+``engine.query(cube_sql(["template_id"]))``.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from smskit.warehouse.schema import spec
 
 __all__ = [
     "BIG",
+    "FUNNEL",
     "anti_join_sql",
     "cube_sql",
     "dedupe_sql",
+    "funnel_rows_sql",
     "funnel_sql",
     "q",
     "quantiles_sql",
@@ -197,40 +200,35 @@ funnel_x AS (
 )"""
 
 
+#: The relation every metric reads: :func:`funnel_sql` as a view (DuckDB) or a cached table (Spark).
+FUNNEL = "smskit_funnel"
+
+
 def funnel_sql(*, campaigns: Sequence[str] | None = None, since_us: int | None = None) -> str:
-    """The row-level funnel (one row per sent result; times as µs in ``sent_us``/``reported_us``)."""
+    """The row-level funnel: one row per sent result (times as µs in ``sent_us``/``reported_us``), with
+    the derived keys ``hour``, ``day``, ``country`` and ``carrier``."""
+    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT * FROM funnel_x"
+
+
+def funnel_rows_sql() -> str:
+    """The funnel's rows in a stable order: campaign, request, number, recipient id."""
     order = ", ".join(q(c) for c in ("campaign", "request_no", "to", "recipient_id"))
-    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT * FROM funnel ORDER BY {order}"
+    return f"SELECT * FROM {FUNNEL} ORDER BY {order}"
 
 
-def cube_sql(
-    keys: Sequence[str],
-    *,
-    campaigns: Sequence[str] | None = None,
-    since_us: int | None = None,
-    where: str | None = None,
-    extra: Mapping[str, str] | None = None,
-) -> str:
+def cube_sql(keys: Sequence[str], *, where: str | None = None, extra: Mapping[str, str] | None = None) -> str:
     """Funnel rows counted per ``keys`` (plus state and delivered): the small frame the metrics read.
 
-    ``extra`` adds computed group keys (name → expression over ``funnel_x``, e.g. a time bin)."""
+    ``extra`` adds computed group keys (name → expression over the funnel, e.g. a time bin)."""
     exprs = [q(k) for k in dict.fromkeys([*keys, "state", "delivered"])]
     computed = list((extra or {}).items())
     select = ", ".join([*(f"{e} AS {q(n)}" for n, e in computed), *exprs])
     groups = ", ".join([*(e for _, e in computed), *exprs])
     filt = f"WHERE {where}" if where else ""
-    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT {select}, count(*) AS n FROM funnel_x {filt} GROUP BY {groups}"
+    return f"SELECT {select}, count(*) AS n FROM {FUNNEL} {filt} GROUP BY {groups}"
 
 
-def quantiles_sql(
-    keys: Sequence[str],
-    qs: Sequence[float],
-    names: Sequence[str],
-    *,
-    delivered_only: bool,
-    campaigns: Sequence[str] | None = None,
-    since_us: int | None = None,
-) -> str:
+def quantiles_sql(keys: Sequence[str], qs: Sequence[float], names: Sequence[str], *, delivered_only: bool) -> str:
     """Count and exact (linearly interpolated) quantiles of ``latency_s`` per ``keys``."""
     pcts = ", ".join(
         f"percentile_cont({float(x)!r}) WITHIN GROUP (ORDER BY latency_s) AS {q(n)}"
@@ -239,7 +237,7 @@ def quantiles_sql(
     where = "latency_s IS NOT NULL" + (" AND delivered" if delivered_only else "")
     select = ", ".join([*(q(k) for k in keys), "count(*) AS n", pcts])
     group = f" GROUP BY {', '.join(q(k) for k in keys)}" if keys else ""
-    return f"{_funnel_ctes(campaigns, since_us)}\nSELECT {select} FROM funnel_x WHERE {where}{group}"
+    return f"SELECT {select} FROM {FUNNEL} WHERE {where}{group}"
 
 
 def scoped_reports_sql(*, campaigns: Sequence[str] | None, since_us: int | None) -> str:
