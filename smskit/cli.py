@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receive": ("smskit.receiver", "run the status-report receiver until stopped"),
     "report": ("smskit._cli_report", "ingest status reports and write delivery figures and a summary"),
     "demo": ("smskit._cli_demo", "the whole loop on the emulator: campaign, reports, figures"),
+    "archive": ("smskit._cli_archive", "add report stores, logs, exports, results and ledgers to a Parquet warehouse"),
 }
 
 
