@@ -293,7 +293,7 @@ def test_replies_are_archived_once_by_their_id(tmp_path) -> None:
             "to": ["10690000", "10690000", "10690000"],
             "body": ["R", "thanks", "thanks"],
             "create_time": ["2025-03-01T10:00:00Z", None, None],
-            "received_at": pd.to_datetime(["2025-03-01T10:00:01Z", "2025-03-02T00:00:00Z", "2025-03-02T00:00:00Z"]),
+            "received_at": pd.to_datetime(["2025-03-01T10:00:01Z", "2025-04-02T00:00:00Z", "2025-04-02T00:00:00Z"]),
             "unsubscribe": [True, False, False],
         }
     )
@@ -302,7 +302,7 @@ def test_replies_are_archived_once_by_their_id(tmp_path) -> None:
         assert wh.add(replies, kind="replies") == 0
         got = wh.sql("SELECT `from`, body, unsubscribe FROM replies ORDER BY sms_msg_id")
     assert got.values.tolist() == [["+8613800000001", "R", True], ["+8613800000002", "thanks", False]]
-    assert sorted(p.name for p in (tmp_path / "wh" / "replies").iterdir()) == ["day=2025-03-01", "day=2025-03-02"]
+    assert sorted(p.name for p in (tmp_path / "wh" / "replies").iterdir()) == ["month=2025-03", "month=2025-04"]
 
 
 def test_bad_input_is_refused_with_the_rows_named(tmp_path, data) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import io
 import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC
 from typing import Any, Literal
@@ -365,7 +366,12 @@ class Warehouse:
             return
         self._files, self._numbers = files, numbers
         for kind, listed in zip(KINDS, files, strict=True):
-            self._engine.expose(spec(kind), list(listed), view=f"raw_{kind}")
+            s = spec(kind)
+            self._engine.expose(s, list(listed), view=f"raw_{kind}")
+            per_partition = Counter(os.path.dirname(f) for f in listed)
+            alone = [f for f in listed if per_partition[os.path.dirname(f)] == 1]
+            self._engine.expose(s, alone, view=f"raw1_{kind}")
+            self._engine.expose(s, [f for f in listed if per_partition[os.path.dirname(f)] > 1], view=f"rawn_{kind}")
             self._engine.view(kind, queries.dedupe_sql(kind))
         statuses = self._engine.query("SELECT DISTINCT `status` FROM raw_reports").column(0).to_pylist()
         self._engine.register("report_codes", _report_codes(statuses))

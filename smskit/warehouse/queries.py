@@ -1,6 +1,6 @@
 """The warehouse's SQL, written once: the same text runs on DuckDB and on Spark SQL.
 
-It keeps to what both dialects accept: CTEs, ``row_number()`` windows, ``CASE``, ``IS NOT DISTINCT
+It keeps to what both dialects accept: CTEs, ``min_by`` and ``row_number()``, ``CASE``, ``IS NOT DISTINCT
 FROM``, ``TRIM(LEADING … FROM …)``, ``percentile_cont(q) WITHIN GROUP (ORDER BY …)``, back-quoted
 identifiers and explicit ``NULLS LAST``. Times are compared as integer microseconds since the epoch
 via Spark's ``unix_micros``, which the DuckDB engine defines as a one-line macro over ``epoch_us``; so
@@ -10,7 +10,8 @@ The funnel is :func:`smskit.funnel.delivery_funnel`'s rules in SQL (see that mod
 
 * per segment (``sms_msg_id``, ``sequence``), the first final report by time wins (no time = latest),
   a failure beats a delivery at the same time, and without a final report the latest intermediate
-  one stands; remaining ties go to the lowest status code (pandas keeps arrival order there);
+  one stands; two different codes for one segment, both final (or both not) at the same time and
+  both failures (or both deliveries), are an exact tie that either may win (pandas: the first read);
 * a message is delivered when all ``max(total)`` segments are, failed when one segment failed (the
   earliest failure gives its code and time), else pending;
 * an ``unknown`` send without an id takes the id of a report echoing its ``extend`` and number
@@ -31,7 +32,6 @@ from smskit.codes import DELIVERED
 from smskit.warehouse.schema import spec
 
 __all__ = [
-    "BIG",
     "FUNNEL",
     "anti_join_sql",
     "cube_sql",
@@ -43,8 +43,13 @@ __all__ = [
     "scoped_reports_sql",
 ]
 
-#: Sort key of a report without time: after every real time.
-BIG = 9223372036854775807
+#: ``k`` of a report without time (sorts after every real time), and the flip of intermediate times.
+_FLIP = 1 << 52
+_MISSING = _FLIP + 1
+#: ``comp`` offset of intermediate (not final) reports: above every final one.
+_CLASS = 1 << 54
+#: A ``kk`` above every real one (rows that are not candidates).
+_NEVER = 1 << 62
 _DAY_US = 86_400_000_000
 _HOUR_US = 3_600_000_000
 _SENT_STATES = ("accepted", "unknown", "rejected")
@@ -60,14 +65,18 @@ def _list(values: Sequence[str]) -> str:
 
 
 def dedupe_sql(kind: str) -> str:
-    """One row per natural key from ``raw_<kind>``: the first archived (for results, a settled outcome
-    beats ``unknown``)."""
+    """One row per natural key: the first archived (for results, a settled outcome beats ``unknown``).
+
+    A file holds each key once (a batch is de-duplicated before it is written), so only partitions
+    with several files can repeat a key: ``raw1_<kind>`` (files alone in their partition) is read as
+    it is, and only ``rawn_<kind>`` (the others) pays for the window."""
     s = spec(kind)
     cols = ", ".join(q(c) for c in (s.partition, *s.columns))
     prefer = f"CASE WHEN {q('state')} = 'unknown' THEN 1 ELSE 0 END, " if kind == "results" else ""
     return (
+        f"SELECT {cols} FROM raw1_{kind} UNION ALL "
         f"SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY {', '.join(q(k) for k in s.key)} "
-        f"ORDER BY {prefer}{q('archived_at')} ASC NULLS LAST) AS _rn FROM raw_{kind}) AS d WHERE _rn = 1"
+        f"ORDER BY {prefer}{q('archived_at')} ASC NULLS LAST) AS _rn FROM rawn_{kind}) AS d WHERE _rn = 1"
     )
 
 
@@ -103,64 +112,80 @@ sent AS (
 ),
 echo AS (
   SELECT {q("extend")}, {_digits(q("to"))} AS digits, min({q("sms_msg_id")}) AS echo_id
-  FROM raw_reports WHERE {q("extend")} IS NOT NULL AND {q("to")} IS NOT NULL
+  FROM raw_reports
+  WHERE {q("to")} IS NOT NULL AND {q("extend")} IN (SELECT s.{q("extend")} FROM sent AS s WHERE {unresolved})
   GROUP BY {q("extend")}, {_digits(q("to"))}
 ),
 ided AS (
-  SELECT s.*, CASE WHEN {unresolved} THEN e.echo_id ELSE s.{q("sms_msg_id")} END AS msg_id
-  FROM sent AS s LEFT JOIN echo AS e
-    ON {unresolved} AND e.{q("extend")} = s.{q("extend")} AND e.digits = {_digits("s." + q("to"))}
+  SELECT s.*, s.{q("sms_msg_id")} AS msg_id FROM sent AS s WHERE NOT ({unresolved})
+  UNION ALL
+  SELECT s.*, e.echo_id AS msg_id FROM sent AS s LEFT JOIN echo AS e
+    ON e.{q("extend")} = s.{q("extend")} AND e.digits = {_digits("s." + q("to"))}
+  WHERE {unresolved}
 )"""
 
 
 def _final_state_ctes(*, scoped: bool) -> str:
-    """CTEs ``rep`` … ``fstate``: one row per message with final_status, delivered and reported_us."""
+    """CTEs ``rep`` … ``fstate``: one row per message with final_status, delivered and reported_us.
+
+    Choices are hash aggregates over integer sort keys, not windows. A time ``t`` (µs) becomes ``k``,
+    which sorts like pandas' key within a class: ``t`` for final reports, ``FLIP - t`` for intermediate
+    ones (latest first), ``MISSING`` (after all) without a time. Per segment ``comp`` sorts like
+    (not final, k, delivered) and ``min_by(status, comp)`` picks the report; per message
+    ``kk = k * 256 + seq`` orders failed (or pending) segments by time, then segment number. Times are
+    after 1970 and before 2112 (below ``FLIP``), so every value decodes exactly through a DOUBLE.
+    """
     scope = "WHERE p.`sms_msg_id` IN (SELECT msg_id FROM ided)" if scoped else ""
-    key = f"CASE WHEN t IS NULL THEN {BIG} WHEN is_final THEN t ELSE -t END"
+    t = f"unix_micros(p.{q('update_time')})"
+    k = f"CASE WHEN {t} IS NULL THEN {_MISSING} WHEN c.is_final THEN {t} ELSE {_FLIP} - {t} END"
+    comp = f"CASE WHEN c.is_final THEN 0 ELSE {_CLASS} END + ({k}) * 2 + CASE WHEN c.is_delivered THEN 1 ELSE 0 END"
+    kk = "k * 256 + seq"
     return f"""
 rep AS (
   SELECT p.{q("sms_msg_id")} AS sms_msg_id, p.{q("sequence")} AS seq, p.{q("total")} AS total,
-         p.{q("status")} AS status, unix_micros(p.{q("update_time")}) AS t, c.is_final, c.is_delivered AS delivered
+         p.{q("status")} AS status, {comp} AS comp
   FROM raw_reports AS p JOIN report_codes AS c ON p.{q("status")} = c.status
   {scope}
 ),
 seg AS (
-  SELECT * FROM (
-    SELECT rep.*, {key} AS k, row_number() OVER (
-      PARTITION BY sms_msg_id, seq
-      ORDER BY CASE WHEN is_final THEN 0 ELSE 1 END, {key}, CASE WHEN delivered THEN 1 ELSE 0 END, status
-    ) AS rn
-    FROM rep
-  ) AS x WHERE rn = 1
+  SELECT sms_msg_id, seq, max(total) AS total, min(comp) AS comp, min_by(status, comp) AS status
+  FROM rep GROUP BY sms_msg_id, seq
 ),
-msg_total AS (SELECT sms_msg_id, max(total) AS total FROM rep GROUP BY sms_msg_id),
-classed AS (
-  SELECT g.sms_msg_id, g.seq, g.status, g.t, g.k, g.delivered, m.total,
-         CASE WHEN g.is_final AND NOT g.delivered THEN 'failed'
-              WHEN NOT g.is_final THEN 'pending' ELSE 'delivered' END AS cls
-  FROM seg AS g JOIN msg_total AS m ON g.sms_msg_id = m.sms_msg_id
+chosen AS (
+  SELECT sms_msg_id, seq, total, status,
+    comp >= {_CLASS} AS pending,
+    comp % 2 = 1 AS delivered,
+    CAST(((comp % {_CLASS}) - (comp % 2)) / 2 AS BIGINT) AS k
+  FROM seg
 ),
-ranked AS (
-  SELECT classed.*, row_number() OVER (PARTITION BY sms_msg_id, cls ORDER BY k, seq) AS rk FROM classed
+timed AS (
+  SELECT chosen.*,
+    CASE WHEN k = {_MISSING} THEN NULL WHEN pending THEN {_FLIP} - k ELSE k END AS t
+  FROM chosen
 ),
 fs AS (
   SELECT sms_msg_id,
     max(total) AS total,
     sum(CASE WHEN delivered AND seq <= total THEN 1 ELSE 0 END) AS n_delivered,
-    max(CASE WHEN cls = 'failed' THEN 1 ELSE 0 END) AS any_failed,
-    max(CASE WHEN cls = 'failed' AND rk = 1 THEN status END) AS failed_status,
-    max(CASE WHEN cls = 'failed' AND rk = 1 THEN t END) AS failed_t,
-    max(CASE WHEN cls = 'pending' AND rk = 1 THEN status END) AS pending_status,
+    min(CASE WHEN NOT pending AND NOT delivered THEN {kk} END) AS failed_kk,
+    min_by(CASE WHEN NOT pending AND NOT delivered THEN status END,
+           CASE WHEN NOT pending AND NOT delivered THEN {kk} ELSE {_NEVER} END) AS failed_status,
+    min_by(CASE WHEN pending THEN status END, CASE WHEN pending THEN {kk} ELSE {_NEVER} END) AS pending_status,
     max(CASE WHEN delivered THEN t END) AS delivered_t,
     max(t) AS last_t
-  FROM ranked GROUP BY sms_msg_id
+  FROM timed GROUP BY sms_msg_id
 ),
 fstate AS (
   SELECT sms_msg_id,
-    CASE WHEN any_failed = 1 THEN failed_status WHEN n_delivered >= total THEN '{DELIVERED}'
+    CASE WHEN failed_kk IS NOT NULL THEN failed_status
+         WHEN n_delivered >= total THEN '{DELIVERED}'
          ELSE pending_status END AS final_status,
-    CASE WHEN any_failed = 0 AND n_delivered >= total THEN TRUE ELSE FALSE END AS delivered,
-    CASE WHEN any_failed = 1 THEN failed_t WHEN n_delivered >= total THEN delivered_t ELSE last_t END AS reported_us
+    CASE WHEN failed_kk IS NULL AND n_delivered >= total THEN TRUE ELSE FALSE END AS delivered,
+    CASE WHEN failed_kk IS NOT NULL THEN
+              CASE WHEN failed_kk >= {_MISSING * 256} THEN NULL
+                   ELSE CAST((failed_kk - (failed_kk % 256)) / 256 AS BIGINT) END
+         WHEN n_delivered >= total THEN delivered_t
+         ELSE last_t END AS reported_us
   FROM fs
 )"""
 

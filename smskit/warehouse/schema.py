@@ -5,8 +5,11 @@ Layout of a warehouse at ``ROOT`` (Hive-partitioned Parquet, one dataset per kin
 
     ROOT/_smskit_warehouse.json                       manifest: format, schema_version, kinds
     ROOT/results/campaign=<id>/part-<hash>.parquet    send outcomes (accepted, rejected, unknown)
-    ROOT/reports/day=<YYYY-MM-DD|none>/part-….parquet status reports, by UTC day of update_time
-    ROOT/replies/day=<YYYY-MM-DD|none>/part-….parquet replies, by UTC day of received_at
+    ROOT/reports/month=<YYYY-MM|none>/part-….parquet  status reports, by UTC month of update_time
+    ROOT/replies/month=<YYYY-MM|none>/part-….parquet  replies, by UTC month of received_at
+
+Months, not days: each archived batch writes one file per partition it touches, and a periodic
+archive of a busy receiver would otherwise scatter into hundreds of small files per run.
 
 Schema versions: 0 is a dataset written before the manifest existed (no ``_smskit_warehouse.json``;
 results without ``recipient_id``/``variant``, no ``archived_at`` anywhere); 1 is the current one.
@@ -54,7 +57,7 @@ class KindSpec:
     schema: pa.Schema
     key: tuple[str, ...]
     partition: str
-    #: column whose UTC day is the partition (None: the partition is a column's own value)
+    #: column whose UTC month is the partition (None: the partition is a column's own value)
     partition_time: str | None
     #: columns added after version 0 (absent from v0 files)
     since_v1: tuple[str, ...]
@@ -110,7 +113,7 @@ _SPECS: dict[str, KindSpec] = {
             ]
         ),
         key=("sms_msg_id", "sequence", "status", "update_time"),
-        partition="day",
+        partition="month",
         partition_time="update_time",
         since_v1=("archived_at",),
     ),
@@ -129,7 +132,7 @@ _SPECS: dict[str, KindSpec] = {
             ]
         ),
         key=("sms_msg_id",),
-        partition="day",
+        partition="month",
         partition_time="received_at",
         since_v1=("archived_at",),
     ),

@@ -83,12 +83,12 @@ def kind_frame(
 
 
 def partition_values(frame: pd.DataFrame, kind: str) -> pd.Series:
-    """Each row's partition value: the campaign, or the UTC day (``YYYY-MM-DD``) of the kind's time."""
+    """Each row's partition value: the campaign, or the UTC month (``YYYY-MM``) of the kind's time."""
     s = spec(kind)
     if s.partition_time is None:
         return frame[s.partition].astype("str")
     times = pd.to_datetime(frame[s.partition_time], utc=True)
-    return times.dt.strftime("%Y-%m-%d").fillna(NONE_PARTITION).astype("str")
+    return times.dt.strftime("%Y-%m").fillna(NONE_PARTITION).astype("str")
 
 
 # --- results ---------------------------------------------------------------------------------------------
