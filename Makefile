@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) bench/campaign.py
 	$(PY) bench/reports.py
 	$(PY) bench/analytics.py
+	$(PY) bench/warehouse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output test-artifacts
