@@ -198,7 +198,7 @@ class Warehouse:
         if kind == "reports" and (camps is not None or since_us is not None):
             sql = queries.scoped_reports_sql(campaigns=camps, since_us=since_us)
         elif kind == "results":
-            sql = "SELECT * FROM results" + _results_where(camps, since_us)
+            sql = f"SELECT * FROM results WHERE {queries.results_filter(camps, since_us)}"
         else:
             sql = f"SELECT * FROM {kind}"
         return _typed(self._engine.query(sql), kind)
@@ -551,12 +551,3 @@ def _since_us(since: Any) -> int | None:
         raise DataValidationError(f"since {since!r} is not a date or time", advice="e.g. since='2025-01-31'")
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     return int(stamp.value // 1000)
-
-
-def _results_where(campaigns: list[str] | None, since_us: int | None) -> str:
-    where = []
-    if campaigns is not None:
-        where.append("`campaign` IN (" + ", ".join(f"'{c}'" for c in campaigns) + ")")
-    if since_us is not None:
-        where.append(f"unix_micros(`sent_at`) >= {since_us}")
-    return (" WHERE " + " AND ".join(where)) if where else ""

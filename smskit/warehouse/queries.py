@@ -40,6 +40,7 @@ __all__ = [
     "funnel_sql",
     "q",
     "quantiles_sql",
+    "results_filter",
     "scoped_reports_sql",
 ]
 
@@ -93,13 +94,18 @@ def _digits(expr: str) -> str:
     return f"TRIM(TRIM(LEADING '+' FROM {expr}))"
 
 
-def _sent_filter(campaigns: Sequence[str] | None, since_us: int | None) -> str:
-    where = [f"{q('state')} IN ({_list(_SENT_STATES)})"]
+def results_filter(campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    """``WHERE`` condition selecting results by campaign and ``sent_at`` (``TRUE`` for all)."""
+    where = []
     if campaigns is not None:
         where.append(f"{q('campaign')} IN ({_list(campaigns) or 'NULL'})")
     if since_us is not None:
         where.append(f"unix_micros({q('sent_at')}) >= {int(since_us)}")
-    return " AND ".join(where)
+    return " AND ".join(where) or "TRUE"
+
+
+def _sent_filter(campaigns: Sequence[str] | None, since_us: int | None) -> str:
+    return f"{q('state')} IN ({_list(_SENT_STATES)}) AND {results_filter(campaigns, since_us)}"
 
 
 def _ided_ctes(campaigns: Sequence[str] | None, since_us: int | None) -> str:
