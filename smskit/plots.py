@@ -241,28 +241,39 @@ def latency(
 ) -> Axes:
     """ECDF of report latency (seconds from send to report), one line per group.
 
-    The curve is drawn from 400 quantiles, not every message. ``log=None`` picks a log time axis
-    when latencies span more than two decades.
+    The curve is drawn from 400 quantiles, not every message; ``frame`` may also be those quantiles,
+    ``analytics.latency_quantiles(..., q=np.linspace(0, 1, 401))`` (as :class:`smskit.Warehouse`
+    computes them). ``log=None`` picks a log time axis when latencies span more than two decades.
     """
-    analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
-    work = frame.loc[analytics.sent_rows(frame)]
-    if delivered_only:
-        work = work.loc[work["delivered"].fillna(False).astype(bool)]
-    work = work.loc[work[column].notna()]
-    ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
-    groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+    names = [analytics.quantile_name(p) for p in probs]
+    curves: list[tuple[object, np.ndarray, int, float]] = []  # (group, quantiles, n, median)
+    if set(names) | {"n"} <= set(frame.columns):  # a latency_quantiles(q=np.linspace(0, 1, 401)) table
+        rows = frame.groupby(by, observed=True, sort=True) if by is not None else [(None, frame)]
+        for key, part in rows:
+            row = part.iloc[0]
+            curves.append((key, row[names].to_numpy(dtype=float), int(row["n"]), float(row[names[200]])))
+    else:
+        analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
+        work = frame.loc[analytics.sent_rows(frame)]
+        if delivered_only:
+            work = work.loc[work["delivered"].fillna(False).astype(bool)]
+        work = work.loc[work[column].notna()]
+        groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+        for key, values in groups:
+            v = values.to_numpy(dtype=float)
+            if len(v):
+                curves.append((key, np.quantile(v, probs), len(v), float(np.median(v))))
+    ax = _axes(ax)
     lows, highs = [], []
-    for i, (name, values) in enumerate(groups):
-        v = values.to_numpy(dtype=float)
-        if not len(v):
+    for i, (name, xs, n, median) in enumerate(curves):
+        if not n:
             continue
-        xs = np.quantile(v, probs)
         lows.append(max(float(xs[0]), 1e-3))
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         head = "all" if by is None else str(name)
-        label = f"{head} (median {_duration(float(np.median(v)))}, n={len(v):,})"
+        label = f"{head} (median {_duration(median)}, n={n:,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
         log = bool(lows) and max(highs) / min(lows) > 100

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -352,6 +353,13 @@ def test_plots_take_the_warehouse_frames(tmp_path, data) -> None:
         counts = wh.funnel_counts()
         ax = plots.funnel(counts)
         assert [p.get_width() for p in ax.patches] == list(counts["count"])
+        quantiles = wh.latency_quantiles(by="variant", q=np.linspace(0, 1, 401))
+        from_table = plots.latency(quantiles, by="variant")
+        from_rows = plots.latency(wh.funnel(), by="variant")
+        assert len(from_table.lines) == len(from_rows.lines) == 2
+        for drawn, want in zip(from_table.lines, from_rows.lines, strict=True):
+            assert drawn.get_label() == want.get_label()
+            assert list(drawn.get_xdata()) == pytest.approx(list(want.get_xdata()))
 
 
 def test_repr_html_shows_the_kinds_escaped(tmp_path, data) -> None:
