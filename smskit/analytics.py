@@ -228,7 +228,7 @@ def failure_breakdown(
     if "category" in failed.columns:
         # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
         # "accepted" say nothing about a failure, so the catalog's category wins over those.
-        # The most frequent such category of each code (ties: the first in category order).
+        # The most frequent such category of each code (ties: alphabetical).
         frame_cat = (
             pd.DataFrame(
                 {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy(), "n": n.to_numpy()}
