@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "ServerError": "errors",
     "ReportError": "errors",
     "BudgetError": "errors",
+    "WarehouseError": "errors",
     # configuration and client
     "Settings": "config",
     "Client": "client",
@@ -51,6 +52,8 @@ _EXPORTS: dict[str, str] = {
     "read_replies": "reports.replies",
     # emulator
     "Emulator": "emulator",
+    # warehouse
+    "Warehouse": "warehouse",
 }
 
 __all__ = [
@@ -77,6 +80,8 @@ __all__ = [
     "SmsKitError",
     "TemplateError",
     "TransportError",
+    "Warehouse",
+    "WarehouseError",
     "__version__",
     "delivery_funnel",
     "load_templates",
@@ -111,12 +116,14 @@ if TYPE_CHECKING:
         SmsKitError,
         TemplateError,
         TransportError,
+        WarehouseError,
     )
     from .reports.funnel import delivery_funnel
     from .reports.ingest import read_status_reports
     from .reports.receiver import CallbackReceiver
     from .reports.replies import read_replies
     from .templates.catalog import load_templates
+    from .warehouse import Warehouse
 
 
 def __getattr__(name: str) -> Any:

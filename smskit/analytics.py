@@ -48,6 +48,7 @@ __all__ = [
     "has_final_report",
     "headline_counts",
     "latency_quantiles",
+    "quantile_name",
     "rate_over_time",
     "sent_rows",
     "time_bin",
@@ -76,8 +77,9 @@ MESSAGE_HEADLINES: tuple[str, ...] = ("messages", "delivered", "failed", "awaiti
 #: The bin widths time series are cut into, finest first (pandas frequencies).
 TIME_BINS: tuple[str, ...] = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
 
-#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
-DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
+#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``
+#: (``hour``: the UTC hour 0–23; ``day``: the UTC calendar day, as its midnight).
+DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour", "day")
 
 _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
     # code shown for rows with no report code: (category, meaning, advice)
@@ -169,7 +171,7 @@ def has_final_report(frame: pd.DataFrame) -> pd.Series:
     return final.fillna(False).astype(bool)
 
 
-def headline_counts(frame: pd.DataFrame) -> pd.Series:
+def headline_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.Series:
     """The headline counts shown by the report, the Dashboard and the CLI (one definition for all).
 
     A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
@@ -189,6 +191,7 @@ def headline_counts(frame: pd.DataFrame) -> pd.Series:
 
     A per-message frame (:func:`smskit.reports.funnel.final_state`, no ``state``) gives
     :data:`MESSAGE_HEADLINES`; a raw reports frame is reduced to messages first and adds ``reports``.
+    ``weight`` names a column saying how many rows each row stands for (aggregated frames).
     """
     if "state" not in frame.columns and "final_status" not in frame.columns:
         from smskit.reports.funnel import final_state
@@ -197,16 +200,13 @@ def headline_counts(frame: pd.DataFrame) -> pd.Series:
             return pd.Series(0, index=["reports", *MESSAGE_HEADLINES], dtype="int64")
         messages = headline_counts(final_state(frame))
         return pd.concat([pd.Series({"reports": len(frame)}, dtype="int64"), messages])
-    _require(frame, ["delivered"])
+    _require(frame, ["delivered"] + ([weight] if weight else []))
+    n = _weights(frame, weight)
     delivered = frame["delivered"].fillna(False).astype(bool)
     final = has_final_report(frame)
     if "state" not in frame.columns:
-        values = {
-            "messages": len(frame),
-            "delivered": int(delivered.sum()),
-            "failed": int((final & ~delivered).sum()),
-            "awaiting report": int((~final).sum()),
-        }
+        masks = {"delivered": delivered, "failed": final & ~delivered, "awaiting report": ~final}
+        values = {"messages": int(n.sum())} | {k: int(n[m].sum()) for k, m in masks.items()}
         return pd.Series(values, dtype="int64")
     state = frame["state"].astype("string")
     sent = sent_rows(frame)
@@ -226,7 +226,7 @@ def headline_counts(frame: pd.DataFrame) -> pd.Series:
         "rejected": rejected,
         "unknown": unknown,
     }
-    values = {"rows": len(frame)} | {k: int(m.fillna(False).astype(bool).sum()) for k, m in masks.items()}
+    values = {"rows": int(n.sum())} | {k: int(n[m.fillna(False).astype(bool)].sum()) for k, m in masks.items()}
     return pd.Series(values, dtype="int64")
 
 
@@ -263,6 +263,7 @@ def delivery_rate(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate with a Wilson interval, overall or per group.
 
@@ -273,19 +274,15 @@ def delivery_rate(
         ``sent_at``) are derived when the frame lacks them. Missing keys form their own group.
     confidence : interval coverage.
     among : ``"sent"`` (default) or ``"accepted"``: the denominator.
+    weight : column of row counts, for a frame whose rows stand for that many identical rows
+        (pre-aggregated, e.g. by :class:`smskit.Warehouse`); each row counts once without it.
 
     Returns columns ``[*by, sent, delivered, rate, low, high]``; one row when ``by`` is None.
     """
     keys = _keys(by)
-    _require(frame, [delivered])
+    _require(frame, [delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
-    ok = work[delivered].fillna(False).astype(bool)
-    if keys:
-        grouped = ok.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
-        counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    else:
-        counts = pd.DataFrame({"sent": [len(ok)], "delivered": [int(ok.sum())]})
-    return _with_rate(counts, confidence=confidence)
+    return _with_rate(_counts(work, keys, delivered=delivered, weight=weight), confidence=confidence)
 
 
 def rate_over_time(
@@ -297,22 +294,20 @@ def rate_over_time(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate per time bin of ``on`` (a pandas frequency such as ``"15min"``, ``"1h"``, ``"1D"``).
 
     Returns columns ``[*by, <on>, sent, delivered, rate, low, high]``; ``<on>`` is the bin start.
-    Rows with no timestamp are left out.
+    Rows with no timestamp are left out. ``weight`` as in :func:`delivery_rate`.
     """
     keys = _keys(by)
-    _require(frame, [on, delivered])
+    _require(frame, [on, delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
     work = work.loc[work[on].notna()]
-    ok = work[delivered].fillna(False).astype(bool)
     times = pd.to_datetime(work[on], utc=True)
-    grouper = [work[k] for k in keys] + [pd.Series(times, index=work.index, name=on).dt.floor(freq)]
-    grouped = ok.groupby(grouper, observed=True, dropna=False, sort=True)
-    counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    return _with_rate(counts, confidence=confidence)
+    work = work.assign(**{on: pd.Series(times, index=work.index).dt.floor(freq)})
+    return _with_rate(_counts(work, [*keys, on], delivered=delivered, weight=weight), confidence=confidence)
 
 
 def failure_breakdown(
@@ -321,6 +316,7 @@ def failure_breakdown(
     top: int | None = None,
     pending: bool = True,
     among: Among = "sent",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Not-delivered rows by category and code, with the catalog's meaning and advice.
 
@@ -328,15 +324,18 @@ def failure_breakdown(
     without a report code show the submission status (``E200xxx``) or ``(no report)``, ``(unknown)``.
     ``share`` is the code's share of the not-delivered rows, ``of_sent`` its share of all sent rows.
     ``pending=False`` leaves out rows still waiting for a report. ``top`` keeps the most frequent codes.
+    ``weight`` as in :func:`delivery_rate`.
 
     Returns columns ``category, code, count, share, of_sent, meaning, advice``, most frequent first.
     """
-    _require(frame, ["delivered"])
+    _require(frame, ["delivered"] + ([weight] if weight else []))
     work = frame.loc[sent_rows(frame, among=among)]
-    total = len(work)
-    failed = work.loc[~work["delivered"].fillna(False).astype(bool)]
+    n = _weights(work, weight)
+    total = int(n.sum())
+    is_failed = ~work["delivered"].fillna(False).astype(bool)
+    failed, n = work.loc[is_failed], n.loc[is_failed]
     code = _failure_codes(failed)
-    counts = code.value_counts(sort=False, dropna=False)
+    counts = n.groupby(code.to_numpy(), sort=False).sum()
     infos = {c: _code_info(c) for c in counts.index}
     out = pd.DataFrame(
         {
@@ -348,12 +347,19 @@ def failure_breakdown(
     if "category" in failed.columns:
         # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
         # "accepted" say nothing about a failure, so the catalog's category wins over those.
+        # The most frequent such category of each code (ties: alphabetical).
         frame_cat = (
-            pd.DataFrame({"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()})
+            pd.DataFrame(
+                {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy(), "n": n.to_numpy()}
+            )
             .dropna()
             .loc[lambda d: ~d["category"].isin(["pending", "accepted"])]
-            .groupby("code", sort=False)["category"]
-            .agg(lambda s: s.value_counts().index[0])
+            .groupby(["code", "category"], sort=True)["n"]
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+            .reset_index()
+            .drop_duplicates("code")
+            .set_index("code")["category"]
         )
         out["category"] = out["code"].map(frame_cat).astype(object).fillna(out["category"].astype(object))
     if not pending:
@@ -393,7 +399,7 @@ def latency_quantiles(
         work = work.loc[work["delivered"].fillna(False).astype(bool)]
     work = _with_keys(work.loc[work[latency].notna()], keys)
     values = work[latency].astype(float)
-    names = [_pct_name(x) for x in qs]
+    names = [quantile_name(x) for x in qs]
     if keys:
         grouped = values.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
         table = grouped.quantile(np.asarray(qs)).unstack(-1)
@@ -406,11 +412,14 @@ def latency_quantiles(
     return pd.DataFrame(row)
 
 
-def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent."""
-    _require(frame, ["state", "delivered"])
+def funnel_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.DataFrame:
+    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent.
+
+    ``weight`` as in :func:`delivery_rate` (a column saying how many rows each row stands for).
+    """
+    _require(frame, ["state", "delivered"] + ([weight] if weight else []))
     stages = ["sent", "accepted", "delivered"]
-    counts = headline_counts(frame)[stages].to_numpy(dtype="int64")
+    counts = headline_counts(frame, weight=weight)[stages].to_numpy(dtype="int64")
     with np.errstate(invalid="ignore", divide="ignore"):
         share = counts / counts[0] if counts[0] else np.full(len(stages), np.nan)
     return pd.DataFrame(
@@ -447,8 +456,26 @@ def _require(frame: pd.DataFrame, columns: Sequence[Hashable]) -> None:
         )
 
 
+def _weights(frame: pd.DataFrame, weight: str | None) -> pd.Series:
+    """How many rows each row stands for: the ``weight`` column, or 1."""
+    if weight is None:
+        return pd.Series(1, index=frame.index, dtype="int64")
+    return frame[weight].astype("int64")
+
+
+def _counts(frame: pd.DataFrame, keys: Sequence[str], *, delivered: str, weight: str | None) -> pd.DataFrame:
+    """Sent and delivered (weighted) row counts per group of ``keys``; one row without keys."""
+    n = _weights(frame, weight)
+    ok = frame[delivered].fillna(False).astype(bool)
+    tally = pd.DataFrame({"sent": n, "delivered": n.where(ok, 0)})
+    if not keys:
+        return pd.DataFrame({"sent": [int(n.sum())], "delivered": [int(tally["delivered"].sum())]})
+    grouped = tally.groupby([frame[k] for k in keys], observed=True, dropna=False, sort=True)
+    return grouped.sum().reset_index()
+
+
 def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Add derived group keys the frame lacks (country, carrier, hour); a copy only when needed."""
+    """Add derived group keys the frame lacks (country, carrier, hour, day); a copy only when needed."""
     missing = [k for k in keys if k not in frame.columns]
     unknown = [k for k in missing if k not in DERIVED_KEYS]
     if unknown:
@@ -464,6 +491,9 @@ def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     if "hour" in missing:
         _require(out, ["sent_at"])
         out = out.assign(hour=pd.to_datetime(out["sent_at"], utc=True).dt.hour.astype("Int64"))
+    if "day" in missing:
+        _require(out, ["sent_at"])
+        out = out.assign(day=pd.to_datetime(out["sent_at"], utc=True).dt.floor("D"))
     return out
 
 
@@ -506,5 +536,6 @@ def _code_info(code: str) -> tuple[str, str, str]:
     return info.category, info.meaning, info.advice
 
 
-def _pct_name(x: float) -> str:
-    return f"p{x * 100:g}".replace(".", "_")
+def quantile_name(q: float) -> str:
+    """Column name of quantile ``q`` in :func:`latency_quantiles`: ``p50``, ``p99_9``."""
+    return f"p{q * 100:g}".replace(".", "_")

@@ -15,7 +15,8 @@
     │   └── RequestError             E000000, E000027, E000040, E000503 and other malformed requests
     ├── TransportError               no usable HTTP answer; .may_have_reached says if it could have been sent
     │   └── ServerError              HTTP 5xx/429 that carried no error code
-    └── ReportError                  a status-report body that cannot be parsed
+    ├── ReportError                  a status-report body that cannot be parsed
+    └── WarehouseError               a warehouse that cannot be opened, read or written (version, engine, path)
 
     SmsKitWarning (UserWarning)      something the user should know, e.g. a campaign left rows unsent
 
@@ -45,6 +46,7 @@ __all__ = [
     "SmsKitWarning",
     "TemplateError",
     "TransportError",
+    "WarehouseError",
 ]
 
 
@@ -148,6 +150,10 @@ class ServerError(TransportError):
 
 class ReportError(SmsKitError):
     """A status-report body could not be parsed."""
+
+
+class WarehouseError(SmsKitError):
+    """A warehouse could not be opened, read or written (a newer schema version, a missing engine, a bad path)."""
 
 
 class SmsKitWarning(UserWarning):

@@ -1,7 +1,8 @@
 """Delivery figures over the aggregates of :mod:`smskit.analytics`.
 
-Each function takes the funnel (or reports) frame, column names as strings and keyword-only
-options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
+Each function takes the funnel (or reports) frame, or the table its :mod:`smskit.analytics`
+function returns (as :class:`smskit.Warehouse` computes them), column names as strings and
+keyword-only options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
 never one mark per message, so a million rows take about a second. Colours follow
 :data:`smskit.codes.CATEGORY_COLORS` (Okabe–Ito, colour-blind safe): delivered is green, failure
 categories are warm.
@@ -81,9 +82,14 @@ def delivery_rate(
     overall rate. ``sort=True`` orders bars by rate instead of by group. ``zoom=True`` draws points
     on an axis fitted to the intervals instead of bars from 0 %, to see small differences (A/B arms).
     """
-    table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
-    overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     keys = analytics._keys(by)
+    if _is_table(frame, [*keys, "sent", "delivered", "rate", "low", "high"]):  # rates already computed
+        table = frame
+        sent, delivered = int(table["sent"].sum()), int(table["delivered"].sum())
+        overall = pd.DataFrame({"rate": [delivered / sent if sent else np.nan]})
+    else:
+        table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
+        overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     if top is not None and len(table) > top:
         table = table.nlargest(top, "sent").sort_index()
     if sort:
@@ -169,7 +175,10 @@ def delivery_over_time(
     ax: Axes | None = None,
 ) -> Axes:
     """Delivery rate per ``freq`` bin of ``on``, one line per group, with a shaded Wilson band."""
-    table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
+    if _is_table(frame, [on, "sent", "delivered", "rate", "low", "high"]):
+        table = frame
+    else:
+        table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
     ax = _axes(ax)
     groups = [(None, table)] if by is None else list(table.groupby(by, observed=True, sort=True))
     for i, (name, part) in enumerate(groups):
@@ -199,7 +208,10 @@ def failure_reasons(
     ax: Axes | None = None,
 ) -> Axes:
     """Horizontal bars of the ``top`` codes of not-delivered messages, coloured by category."""
-    table = analytics.failure_breakdown(frame, pending=pending)
+    if _is_table(frame, ["category", "code", "count", "share", "meaning"]):
+        table = frame if pending else frame.loc[frame["category"].astype(str) != "pending"]
+    else:
+        table = analytics.failure_breakdown(frame, pending=pending)
     failed = int(table["count"].sum())
     table = table.head(top)
     ax = _axes(ax, height=max(2.5, 0.45 * len(table) + 1.5), width=9)
@@ -247,31 +259,42 @@ def latency(
 ) -> Axes:
     """ECDF of report latency (seconds from send to report), one line per group.
 
-    The curve is drawn from 400 quantiles, not every message. ``log=None`` picks a log time axis
-    when latencies span more than two decades.
+    The curve is drawn from 400 quantiles, not every message; ``frame`` may also be those quantiles,
+    ``analytics.latency_quantiles(..., q=np.linspace(0, 1, 401))`` (as :class:`smskit.Warehouse`
+    computes them). ``log=None`` picks a log time axis when latencies span more than two decades.
     """
-    analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
-    work = frame.loc[analytics.sent_rows(frame)]
-    if delivered_only:
-        work = work.loc[work["delivered"].fillna(False).astype(bool)]
-    work = work.loc[work[column].notna()]
-    ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
-    groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
-    # the legend's median is the report's p50: one definition (analytics.latency_quantiles), one format
-    medians = analytics.latency_quantiles(frame, by=by, q=(0.5,), latency=column, delivered_only=delivered_only)
-    median_of = dict(zip(medians[by], medians["p50"], strict=True)) if by is not None else {None: medians["p50"][0]}
+    names = [analytics.quantile_name(p) for p in probs]
+    curves: list[tuple[object, np.ndarray, int, float]] = []  # (group, quantiles, n, median)
+    if set(names) | {"n"} <= set(frame.columns):  # a latency_quantiles(q=np.linspace(0, 1, 401)) table
+        rows = frame.groupby(by, observed=True, sort=True) if by is not None else [(None, frame)]
+        for key, part in rows:
+            row = part.iloc[0]
+            curves.append((key, row[names].to_numpy(dtype=float), int(row["n"]), float(row[names[200]])))
+    else:
+        analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
+        work = frame.loc[analytics.sent_rows(frame)]
+        if delivered_only:
+            work = work.loc[work["delivered"].fillna(False).astype(bool)]
+        work = work.loc[work[column].notna()]
+        groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+        # the legend's median is the report's p50: one definition (analytics.latency_quantiles), one format
+        medians = analytics.latency_quantiles(frame, by=by, q=(0.5,), latency=column, delivered_only=delivered_only)
+        median_of = dict(zip(medians[by], medians["p50"], strict=True)) if by is not None else {None: medians["p50"][0]}
+        for key, values in groups:
+            v = values.to_numpy(dtype=float)
+            if len(v):
+                curves.append((key, np.quantile(v, probs), len(v), float(median_of[key])))
+    ax = _axes(ax)
     lows, highs = [], []
-    for i, (name, values) in enumerate(groups):
-        v = values.to_numpy(dtype=float)
-        if not len(v):
+    for i, (name, xs, n, median) in enumerate(curves):
+        if not n:
             continue
-        xs = np.quantile(v, probs)
         lows.append(max(float(xs[0]), 1e-3))
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         head = "all" if by is None else escape_mathtext(str(name))
-        label = f"{head} (median {format_seconds(median_of[name])}, n={len(v):,})"
+        label = f"{head} (median {format_seconds(median)}, n={n:,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
         log = bool(lows) and max(highs) / min(lows) > 100
@@ -296,7 +319,7 @@ def latency(
 
 def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Bars for sent → accepted → delivered, each labelled with its count and share of sent."""
-    table = analytics.funnel_counts(frame)
+    table = frame if _is_table(frame, ["stage", "count", "share"]) else analytics.funnel_counts(frame)
     ax = _axes(ax, height=3)
     y = np.arange(len(table))[::-1]
     colors = [SENT_COLOR, CATEGORY_COLORS["accepted"], DELIVERED_COLOR]
@@ -484,6 +507,14 @@ def png_bytes(draw: Callable[[Axes], object], *, size: tuple[float, float] = (7.
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+def _is_table(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether ``frame`` is already the analytics table (counts as integers), not rows to aggregate."""
+    if not set(columns) <= set(frame.columns):
+        return False
+    counts = "delivered" if "delivered" in columns else "count"
+    return pd.api.types.is_integer_dtype(frame[counts].dtype)
 
 
 def _axes(ax: Axes | None, *, height: float = 4.5, width: float = 8) -> Axes:

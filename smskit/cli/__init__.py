@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receive": ("smskit.cli.receive", "run the status-report receiver until stopped"),
     "report": ("smskit.cli.report", "ingest status reports and write delivery figures and a summary"),
     "demo": ("smskit.cli.demo", "the whole loop on the emulator: campaign, reports, figures"),
+    "archive": ("smskit.cli.archive", "add report stores, logs, exports, results and ledgers to a Parquet warehouse"),
 }
 
 

@@ -2,13 +2,20 @@
 
 Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
 ``--results`` (the CSV from ``smskit send --out``) the report covers every sent recipient (the funnel);
-without it, the reported messages. Exit codes: 0 written; 2 bad input (missing or unreadable file).
+without it, the reported messages. With ``--warehouse DIR`` the results and reports come from a
+:class:`smskit.Warehouse` (``--campaign``/``--since`` select the sends; the engine picks the reports
+they need). Exit codes: 0 written; 2 bad input (missing or unreadable file).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smskit.summary import DeliveryReport
 
 from smskit.reports.ingest import EXPORT_COLUMN_OF
 
@@ -16,7 +23,10 @@ __all__ = ["add_arguments", "cli_main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="report store, callback log or export")
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help="report store, callback log or export")
+    parser.add_argument("--warehouse", metavar="DIR", help="read results and reports from this warehouse")
+    parser.add_argument("--campaign", metavar="C", action="append", help="with --warehouse: only this campaign")
+    parser.add_argument("--since", metavar="DATE", help="with --warehouse: only sends at or after DATE (UTC)")
     parser.add_argument("--results", metavar="results.csv", help="send results (smskit send --out): the funnel")
     parser.add_argument("--out", metavar="DIR", default="report", help="output directory (default report/)")
     parser.add_argument(
@@ -54,6 +64,11 @@ def cli_main(args: argparse.Namespace) -> int:
     from smskit.reports.ingest import read_status_reports
     from smskit.summary import export_send_info, read_results, summarize, write_report
 
+    if args.warehouse is not None:
+        return _from_warehouse(args)
+    if not args.sources:
+        print("smskit report: give a SOURCE or --warehouse DIR", file=sys.stderr)
+        return 2
     missing = [s for s in [*args.sources, args.results] if s is not None and not Path(s).is_file()]
     if missing:
         print(f"smskit report: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -88,12 +103,42 @@ def cli_main(args: argparse.Namespace) -> int:
     except (SmsKitError, ValueError, OSError) as exc:
         print(f"smskit report: {exc}", file=sys.stderr)
         return 2
+    _print(report, paths)
+    return 0
+
+
+def _from_warehouse(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from smskit.errors import SmsKitError
+    from smskit.summary import summarize, write_report
+    from smskit.warehouse import Warehouse
+
+    if "://" not in args.warehouse and not Path(args.warehouse).is_dir():
+        print(f"smskit report: no warehouse at {args.warehouse}", file=sys.stderr)
+        return 2
+    try:
+        with Warehouse(args.warehouse) as wh:
+            results = wh.read("results", campaign=args.campaign, since=args.since)
+            reports = wh.read("reports", campaign=args.campaign, since=args.since)
+        if results.empty:
+            print(f"smskit report: no send results in {args.warehouse} for that selection", file=sys.stderr)
+            return 2
+        report = summarize(reports, results=results, by=args.by, sources=[args.warehouse])
+        paths = write_report(report, args.out, title=args.title)
+    except (SmsKitError, ValueError, OSError) as exc:
+        print(f"smskit report: {exc}", file=sys.stderr)
+        return 2
+    _print(report, paths)
+    return 0
+
+
+def _print(report: DeliveryReport, paths: Mapping[str, object]) -> None:
     overview = report.tables["Overview"]
     for measure, value in overview.itertuples(index=False):
         print(f"{measure}: {value}")
     for name, path in paths.items():
         print(f"{name}: {path}")
-    return 0
 
 
 def _mapping(pairs: list[str]) -> dict[str, str] | None:
