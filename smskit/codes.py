@@ -299,7 +299,8 @@ _STATUS: tuple[CodeInfo, ...] = (
         "Template variable check failed",
         "template",
         "each templateParas value must match its variable's type and length (${NUM_n} digits only, "
-        "${TXT_n} ≤ n chars) and be non-empty",
+        '${TXT_n} ≤ n chars) and be non-empty: send " " or "." for an empty ${TXT_n}, "0" for an empty '
+        "${NUM_n}; ${DATE}/${TIME} cannot be empty",
     ),
     _st(
         "E200029",

@@ -492,13 +492,6 @@ class _Column(DistinctValues):
     def lengths(self) -> np.ndarray:
         return self.stats[1]  # the values are all text: their lengths are the statistics' chars
 
-    @cached_property
-    def blank(self) -> np.ndarray:
-        """Which distinct values are empty or only white space."""
-        out = np.fromiter(map(str.isspace, self.values.tolist()), dtype=bool, count=len(self.values))
-        out |= self.values == ""
-        return out
-
 
 def _check_combos(
     tvalues: np.ndarray,
@@ -576,7 +569,7 @@ def _generic_problems(tid: str, n: int, columns: Sequence[_Column], codes: Seque
         out[:] = f"template_id must be 1–{MAX_TEMPLATE_ID_CHARS} chars, got {tid!r}"
         return out
     for j, (col, c) in enumerate(zip(columns, codes, strict=True)):
-        out[col.blank[c] & (out == "")] = f"param {j + 1} is empty"
+        out[col.empty[c] & (out == "")] = f"param {j + 1} is empty"
     return out
 
 

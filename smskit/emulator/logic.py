@@ -9,7 +9,8 @@ Decisions where the platform's behaviour is not documented (see ``docs`` in the 
 * A Chinese-mainland template with no signature of its own (a universal template) sent without a
   ``signature`` gets per-number ``E200029`` (template type check failed).
 * With no catalog (``templates=None``) any template id is accepted; each param must be a non-empty
-  string (else ``E200028``) and every message counts as one segment.
+  string (else ``E200028``; ``" "``, ``"."`` and ``"0"`` are the guide's stand-ins for empty values,
+  seed lines 449–450) and every message counts as one segment.
 * A number repeated for the same content (template, params, signature) within one request is
   accepted once; the repeats get ``E200041``.
 * ``templateParas`` that is not a JSON array of strings (numbers included) is ``E000503``; a body
@@ -315,11 +316,13 @@ def authenticate(
 
 def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[str, int]:
     """Per-number status and segment count that every number of ``item`` shares."""
+    from smskit import templates as tpl_mod
+    from smskit.templates.validation import DistinctValues
+
     if templates is None:
-        if any(not p for p in item.params):
+        if DistinctValues(item.params).empty.any():
             return "E200028", 1
         return SUCCESS, 1
-    from smskit import templates as tpl_mod
 
     template = templates.get(item.template_id)
     if template is None:

@@ -311,6 +311,23 @@ def test_catalog_statuses_and_segments_over_http():
         assert emu.sent()["segments"].tolist() == [2]
 
 
+@pytest.mark.parametrize("api", ["batchSendSms", "batchSendDiffSms"])
+def test_blank_stand_ins_are_accepted_over_http(api):
+    """Seed lines 449–450 / 1981–1982 / 5044–5045: spaces or dots replace an empty ${TXT_20}, 0 an empty
+    NUM_6; ${DATE}${TIME} cannot be empty."""
+    catalog = {"parcel": Template("parcel", "You have ${NUM_6} parcels at ${TXT_20} on ${DATE} ${TIME}")}
+    with Emulator(catalog, seed=1) as emu:
+        for txt in (" ", ".", "   "):
+            data = post(emu, api, [CN], params=["0", txt, "2024/5/1", "10:30"], template_id="parcel").json()
+            assert (data["code"], data["result"][0]["status"]) == ("000000", "000000")
+        for params in (["", " ", "1", "1"], ["0", "", "1", "1"], ["0", " ", " ", "1"], ["0", ".", "1", "."]):
+            data = post(emu, api, [CN], params=params, template_id="parcel").json()
+            assert (data["code"], data["result"][0]["status"]) == ("E000510", "E200028")
+    with Emulator(seed=1) as emu:  # no catalog: the variable's type is unknown, so only "" is refused
+        assert post(emu, api, [CN], params=[" ", ".", "0"]).json()["code"] == "000000"
+        assert post(emu, api, [CN], params=["a", ""]).json()["result"][0]["status"] == "E200028"
+
+
 def test_data_catalog_is_loaded_by_the_fixture(emulator):
     # `emulator` comes from smskit.testing with data/templates.csv
     assert emulator.templates is not None
