@@ -10,14 +10,16 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import uvicorn
 
 from smskit.config import is_loopback
 
-__all__ = ["BackgroundServer", "read_limited_body", "serve_forever", "warn_if_public"]
+__all__ = ["BackgroundServer", "raw_path", "read_limited_body", "serve_forever", "warn_if_public"]
 
 LOOPBACK = "127.0.0.1"
 
@@ -27,6 +29,12 @@ def warn_if_public(host: str) -> str | None:
     if is_loopback(host):
         return None
     return f"listening on {host}: reachable from other machines; bind 127.0.0.1 unless you mean it"
+
+
+def raw_path(scope: Mapping[str, Any]) -> str:
+    """The request path as the client sent it (still percent-encoded): what AK/SK signatures cover."""
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if raw else quote(scope["path"])
 
 
 async def read_limited_body(request: Any, limit: int) -> bytes | None:

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smskit._server import read_limited_body
+from smskit._server import raw_path, read_limited_body
 from smskit.emulator.logic import MAX_BODY
 from smskit.emulator.state import EmulatorState, Reply
 
@@ -57,7 +57,7 @@ def build_app(state: EmulatorState) -> Any:
         reply: Reply = await run_in_threadpool(
             state.handle,
             request.method,
-            scope["path"],
+            raw_path(scope),
             scope.get("query_string", b"").decode("latin-1"),
             dict(request.headers),
             body,

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -163,7 +164,7 @@ class EmulatorState:
                 "received_at": now,
                 "method": method,
                 "path": path,
-                "api": API_BY_PATH.get(path.rstrip("/")),
+                "api": API_BY_PATH.get(unquote(path).rstrip("/")),
                 "scheme": None,
                 "app_key": None,
                 "code": None,

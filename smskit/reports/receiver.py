@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
+from smskit._server import LOOPBACK, BackgroundServer, raw_path, read_limited_body, warn_if_public
 from smskit.auth import verify_aksk
 from smskit.config import ReceiverSettings
 from smskit.errors import ConfigError, ReportError
@@ -70,7 +70,7 @@ def build_app(
         if push_keys:
             code, _ = verify_aksk(
                 request.method,
-                request.url.path,
+                raw_path(request.scope),
                 request.scope.get("query_string", b"").decode("latin-1"),
                 request.headers,
                 body,
