@@ -178,6 +178,9 @@ def aksk_headers(
     return headers
 
 
+_SDK_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
+
+
 _AKSK_RE = re.compile(
     r"^SDK-HMAC-SHA256\s+Access=(?P<access>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),\s*"
     r"Signature=(?P<signature>[0-9a-fA-F]+)\s*$"
@@ -197,8 +200,12 @@ def verify_aksk(
 ) -> tuple[str | None, str | None]:
     """Check an AK/SK-signed request; return ``(error_code, access_key)``, error_code ``None`` when valid.
 
-    Codes: E000001 no Authorization, E000027 malformed, E000110 date outside ``skew``,
-    E000102 unknown key, E000101 signature mismatch.
+    Codes as Huawei's API reference lists them ("API错误码(发送短信)", sms_05_0050): E000001 no
+    Authorization; E000041 X-Sdk-Date missing or empty; E000042 X-Sdk-Date not ``yyyyMMdd'T'HHmmss'Z'``;
+    E000102 unknown key (app_key invalid); E000045 signature check failed (also when a header it names
+    is missing, or ``host``/``x-sdk-date`` are not signed). E000043 Authorization malformed and E000044
+    X-Sdk-Date outside ``skew`` (15 min, the API Gateway signing guide's window) come from third-party
+    copies of the table: Huawei's own wording for them was not found.
     """
     lowered = {name.lower(): _as_sent(value) for name, value in headers.items()}
     auth = lowered.get("authorization")
@@ -206,23 +213,27 @@ def verify_aksk(
         return "E000001", None
     match = _AKSK_RE.match(auth.strip())
     if not match:
-        return "E000027", None
+        return "E000043", None
     access = match["access"]
-    sdk_date = lowered.get("x-sdk-date", "")
+    sdk_date = lowered.get("x-sdk-date", "").strip()
+    if not sdk_date:
+        return "E000041", access
     try:
         signed_at = datetime.strptime(sdk_date, SDK_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        return "E000027", access
+        return "E000042", access
+    if not _SDK_DATE_RE.fullmatch(sdk_date):
+        return "E000042", access
     if abs(now - signed_at) > skew:
-        return "E000110", access
+        return "E000044", access
     secret = secrets.get(access)
     if secret is None:
         return "E000102", access
     names = match["signed"].split(";")
     if not {"host", "x-sdk-date"} <= set(names) or any(name not in lowered for name in names):
-        return "E000101", access
+        return "E000045", access
     canonical, _ = canonical_request(method, path, query, lowered, body, signed_headers=names)
     expected = _signature(secret, _string_to_sign(canonical, sdk_date))
     if not hmac.compare_digest(expected, match["signature"].lower()):
-        return "E000101", access
+        return "E000045", access
     return None, access

@@ -15,9 +15,10 @@ Decisions where the platform's behaviour is not documented (see ``docs`` in the 
   accepted once; the repeats get ``E200041``.
 * ``templateParas`` that is not a JSON array of strings (numbers included) is ``E000503``; a body
   that is not JSON at all (batchSendDiffSms) is ``E000000``.
-* HTTP status: 200 for ``000000``/``E000510``; 401 for authentication codes; 403 for permission
-  codes; 404/405 for an unknown path/method (``E000027``); 413 for a body over the size limit
-  (``E000503``); 400 otherwise.
+* HTTP status: the catalog's, which follows the API reference's 返回值 tables (200 ``000000``; 400 from
+  ``E000000`` to ``E000510``; 401 ``E000101``–``E000112``; 403 ``E000620``/``E000623``); a code with no
+  documented status gets 401/403/400 by category (a guess). 404/405 for an unknown path/method
+  (``E000027``) and 413 for a body over the size limit (``E000503``) are our choices.
 * Status reports come from source ``2`` (carrier) except Huawei platform codes (``E…``), source ``3``.
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from smskit import codes
-from smskit.auth import verify_aksk, verify_wsse
+from smskit.auth import AKSK_ALGORITHM, verify_aksk, verify_wsse
 from smskit.numbers import country_of
 from smskit.protocol import (
     DIFF,
@@ -301,10 +302,12 @@ def authenticate(
     now: datetime,
     nonce_seen: Callable[[str, str], bool],
 ) -> tuple[str | None, str | None, str]:
-    """``(error_code, app_key, scheme)``: X-WSSE when the request carries it, else AK/SK."""
+    """``(error_code, app_key, scheme)``: AK/SK when ``Authorization`` is ``SDK-HMAC-SHA256 …`` (or absent
+    with no ``X-WSSE``), else X-WSSE, whose checks name an Authorization that is not WSSE (E000008)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     authorization = lowered.get("authorization", "").strip()
-    if authorization.startswith("WSSE") or "x-wsse" in lowered:
+    aksk = authorization.startswith(AKSK_ALGORITHM) or (not authorization and "x-wsse" not in lowered)
+    if not aksk:
         code, key = verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
         return code, key, "wsse"
     code, key = verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)

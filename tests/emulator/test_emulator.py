@@ -231,12 +231,15 @@ def test_wsse_digest_variants_are_accepted(emu, variant):
 # -- refused requests -----------------------------------------------------------------------------
 
 
+# Codes and HTTP statuses from Huawei's API reference, "API错误码(发送短信)" (sms_05_0050) and the 返回值 tables
+# (https://huaweicloud.com/guide/productsdesc-bms_1d4133ae3121de62fa250a5e0c1f5f65support4): AK/SK failures are
+# E00004x in the 400 group (issue 11 changed them from E000101/E000110 at 401).
 @pytest.mark.parametrize(
     ("options", "code", "http"),
     [
-        ({"secret": "wrong"}, "E000101", 401),
+        ({"secret": "wrong"}, "E000045", 400),
         ({"key": "nobody"}, "E000102", 401),
-        ({"now": datetime.now(UTC) - timedelta(minutes=16)}, "E000110", 401),
+        ({"now": datetime.now(UTC) - timedelta(minutes=16)}, "E000044", 400),
         ({"auth": "wsse", "secret": "wrong"}, "E000105", 401),
         ({"auth": "wsse", "key": "nobody"}, "E000102", 401),
         ({"auth": "wsse", "now": datetime.now(UTC) - timedelta(hours=25)}, "E000110", 401),
@@ -253,6 +256,40 @@ def test_refusals_carry_the_documented_codes(emu, options, code, http):
     assert "result" not in response.json()
     assert emu.sent().empty
     assert emu.requests()["code"].tolist() == [code]
+
+
+WSSE_OK = 'WSSE realm="SDP",profile="UsernameToken",type="Appkey"'
+
+
+@pytest.mark.parametrize(
+    ("headers", "code", "http"),
+    [
+        ({"Authorization": 'Basic realm="SDP"'}, "E000008", 400),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken",type="AK"'}, "E000006", 400),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken"'}, "E000007", 400),
+        ({"Authorization": WSSE_OK}, "E000020", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Nonce="n"'}, "E000021", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Username="k",Created="c"'}, "E000022", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Username="k",Nonce="n"'}, "E000023", 400),
+        ({"Authorization": "SDK-HMAC-SHA256 nonsense"}, "E000043", 400),
+        ({"Authorization": "SDK-HMAC-SHA256 Access=k, SignedHeaders=host;x-sdk-date, Signature=ab"}, "E000041", 400),
+        (
+            {
+                "Authorization": "SDK-HMAC-SHA256 Access=k, SignedHeaders=host;x-sdk-date, Signature=ab",
+                "X-Sdk-Date": "2026-01-01T00:00:00Z",
+            },
+            "E000042",
+            400,
+        ),
+    ],
+)
+def test_header_faults_get_the_reference_codes_over_http(emu, headers, code, http):
+    """API reference "API错误码(发送短信)" (sms_05_0050) and the 返回值 table's HTTP column (400 group)."""
+    body, ctype = body_for("batchSendSms", [CN])
+    url = emu.base_url + PATHS["batchSendSms"]
+    response = requests.post(url, data=body, headers={"Content-Type": ctype, **headers}, timeout=10)
+    assert (response.status_code, response.json()["code"]) == (http, code)
+    assert emu.sent().empty
 
 
 def test_skew_inside_the_windows_is_accepted(emu):
@@ -272,7 +309,7 @@ def test_missing_authorization_is_e000001(emu):
     response = requests.post(
         emu.base_url + PATHS["batchSendSms"], data=body, headers={"Content-Type": ctype}, timeout=10
     )
-    assert (response.status_code, response.json()["code"]) == (401, "E000001")
+    assert (response.status_code, response.json()["code"]) == (400, "E000001")  # 400 group of the 返回值 table
 
 
 def test_unknown_path_and_method(emu):
@@ -440,7 +477,7 @@ def test_batch_pushes_are_signed_with_push_keys(receiver):
         )
         assert (code, key) == (None, "pak")
         bad, _ = signing.verify_aksk("POST", "/cb", "", push["headers"], push["body"], secrets={"pak": "x"}, now=now)
-        assert bad == "E000101"
+        assert bad == "E000045"
 
 
 def test_failed_pushes_are_retried_then_dropped(receiver):

@@ -259,7 +259,8 @@ def test_success_body_and_error_body():
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("E000510", 200), ("E000101", 401), ("E000110", 401), ("E000620", 403), ("E000503", 400), ("E000040", 400)],
+    # the 返回值 table's HTTP column (E000510 sits in its 400 group: issue 11 changed it from 200)
+    [("E000510", 400), ("E000101", 401), ("E000110", 401), ("E000620", 403), ("E000503", 400), ("E000040", 400)],
 )
 def test_http_status(code, status):
     assert logic.http_status(code) == status
@@ -295,7 +296,7 @@ def test_authenticate_picks_the_scheme():
     assert replay == ("E000027", "k", "wsse")
     late = NOW + timedelta(minutes=16)
     args = ("POST", "/sms/batchSendSms/v1", "", aksk, body)
-    assert logic.authenticate(*args, secrets=secrets, now=late, nonce_seen=nonce_seen)[0] == "E000110"
+    assert logic.authenticate(*args, secrets=secrets, now=late, nonce_seen=nonce_seen)[0] == "E000044"  # issue 11
 
 
 # -- status reports -------------------------------------------------------------------------------
