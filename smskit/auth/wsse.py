@@ -165,7 +165,8 @@ def verify_wsse(
         base64.b64encode(hashed.hexdigest().upper().encode()).decode(),
         base64.b64encode(hashed.digest()).decode(),
     )
-    if not any(hmac.compare_digest(given, c) for c in candidates):
+    given_bytes = given.encode("utf-8", "surrogateescape")  # compare_digest refuses non-ASCII str
+    if not any(hmac.compare_digest(given_bytes, c.encode()) for c in candidates):
         return "E000105", key
     if nonce_seen is not None and nonce_seen(key, nonce):
         return "E000027", key

@@ -241,7 +241,7 @@ def _parse_single(body: bytes) -> SendRequest:
     if paras_text:
         try:
             paras = json.loads(paras_text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise _refuse("templateParas is not valid JSON") from exc
         params = _check_params(paras, "templateParas")
     signature = _check_optional_str(fields.get("signature"), "signature")
@@ -252,7 +252,7 @@ def _parse_single(body: bytes) -> SendRequest:
 def _parse_diff(body: bytes) -> SendRequest:
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise _refuse("body is not valid JSON", "E000000") from exc
     if not isinstance(data, dict):
         raise _refuse("body must be a JSON object")

@@ -274,3 +274,12 @@ def test_lines_wider_than_the_sample_and_hidden_separators(tmp_path: Path) -> No
     assert frame.loc[frame["sms_msg_id"] == "o_2", "extend"].tolist() == ["a=b"]
     with pytest.raises(ReportError, match=r"^3 malformed status report line\(s\), e\.g\. line 14002, 14006, 14008:"):
         read_status_reports(path)
+
+
+def test_deeply_nested_json_lines_are_named_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    log = tmp_path / "cb.log"
+    log.write_text(f'{{"smsMsgId": "a_1", "status": "DELIVRD"}}\n{{"statusReportList": {deep}}}\n{deep}\n')
+    with pytest.raises(ReportError, match="line 2, 3"):
+        read_status_reports(log)
+    assert read_status_reports(log, errors="skip")["sms_msg_id"].tolist() == ["a_1"]

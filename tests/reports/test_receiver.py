@@ -243,3 +243,14 @@ def test_repr_html_hides_the_token_and_counts_reports(tmp_path) -> None:
     assert "s3cret" not in page
     assert "token hidden" in page
     assert "<th>reports stored</th><td>1</td>" in page
+
+
+def test_deeply_nested_json_pushes_are_a_400_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    bodies = [deep, '{"statusReportList": ' + deep + "}", '{"statusReportList": [{"smsMsgId": ' + deep + "}]}"]
+    with CallbackReceiver(tmp_path / "r.sqlite") as rx:
+        for body in bodies:
+            answer = requests.post(rx.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            assert answer.status_code == 400
+        assert requests.post(rx.url, data=BODY, headers={"Content-Type": FORM}, timeout=10).status_code == 200
+        assert len(rx.reports()) == 1

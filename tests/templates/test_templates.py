@@ -290,3 +290,10 @@ def test_message_units_add_up_over_its_parts(parts: list[str]) -> None:
     length = int(chars.sum() + (ext.sum() if all_gsm else astral.sum()))
     assert length == text_length(whole)
     assert segments_of(np.array([length]), np.array([not all_gsm]))[0] == segments(whole)
+
+
+def test_deeply_nested_template_json_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(DataValidationError, match="nested too deeply"):
+        load_templates(path)
