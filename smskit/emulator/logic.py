@@ -19,7 +19,11 @@ Decisions where the platform's behaviour is not documented (see ``docs`` in the 
   ``E000000`` to ``E000510``; 401 ``E000101``–``E000112``; 403 ``E000620``/``E000623``); a code with no
   documented status gets 401/403/400 by category (a guess). 404/405 for an unknown path/method
   (``E000027``) and 413 for a body over the size limit (``E000503``) are our choices.
-* Status reports come from source ``2`` (carrier) except Huawei platform codes (``E…``), source ``3``.
+* Report sources (接收状态报告 "source": 1 SMS platform, 2 SMSC, 3 Huawei platform): ``EXPIRED`` is the
+  report the platform builds itself when no carrier report came in 72 h, so it has source ``1`` and
+  no ``updateTime`` (seed lines 605–611: "the platform constructs a status report that does not
+  contain the updateTime parameter"); Huawei platform codes (``E`` + 6 digits) have source ``3`` (our
+  reading of the source table); everything else, ``RTE_ERR`` included (seed lines 829–830), source ``2``.
 """
 
 from __future__ import annotations
@@ -73,6 +77,7 @@ __all__ = [
     "http_status",
     "new_msg_id",
     "parse_request",
+    "report_source",
     "request_code",
     "response_body",
 ]
@@ -437,6 +442,17 @@ def draw_outcome(rng: random.Random, *, delivery_rate: float, failures: Mapping[
     return Outcome(status, ORG_CODES.get(status))
 
 
+PLATFORM_BUILT = "1"
+_HUAWEI_CODE = re.compile(r"E\d{6}")
+
+
+def report_source(status: str) -> str:
+    """The ``source`` of a report with ``status`` (see the module docstring)."""
+    if status == "EXPIRED":
+        return PLATFORM_BUILT
+    return "3" if _HUAWEI_CODE.fullmatch(status) else "2"
+
+
 def build_reports(
     *,
     sms_msg_id: str,
@@ -446,15 +462,20 @@ def build_reports(
     extend: str | None = None,
     to: str | None = None,
 ) -> list[dict[str, str]]:
-    """One report per segment (``sequence`` 1…``total``), all with the message's outcome."""
+    """One report per segment (``sequence`` 1…``total``), all with the message's outcome.
+
+    ``update_time`` is left out of reports the platform builds itself (``EXPIRED``, source 1).
+    """
+    source = report_source(outcome.status)
     base: dict[str, str] = {
         "smsMsgId": sms_msg_id,
         "status": outcome.status,
         "statusDesc": codes.lookup(outcome.status, kind="report").meaning,
         "total": str(segments),
-        "source": "3" if outcome.status.startswith("E") else "2",
-        "updateTime": format_time(update_time),
+        "source": source,
     }
+    if source != PLATFORM_BUILT:  # a report the platform built itself carries no updateTime
+        base["updateTime"] = format_time(update_time)
     if outcome.org_code:
         base["orgCode"] = outcome.org_code
     if extend is not None:

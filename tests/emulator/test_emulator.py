@@ -594,3 +594,25 @@ def test_repr_html_shows_counts_never_the_secret() -> None:
     assert emu.app_secret not in page
     assert "<th>messages accepted</th><td>1</td>" in page
     assert "(hidden)" in page
+
+
+def test_expired_reports_arrive_platform_built_over_http(tmp_path):
+    """Seed lines 605–611: a report the platform constructs itself has no updateTime (source 1)."""
+    from smskit.reports.receiver import CallbackReceiver
+
+    with (
+        CallbackReceiver(tmp_path / "r.sqlite") as rx,
+        Emulator(seed=2, delivery_rate=0.0, failures={"EXPIRED": 1.0, "UNDELIV": 1.0}) as emu,
+    ):
+        numbers = [f"+86155123456{n:02d}" for n in range(20)]
+        emu.client().send(numbers, "t1", ["1"], status_callback=rx.url)
+        assert emu.wait_for_reports(10)
+        reports = rx.reports()
+    expired = reports[reports["status"] == "EXPIRED"]
+    other = reports[reports["status"] != "EXPIRED"]
+    assert len(expired)
+    assert len(other)
+    assert (expired["source"] == "1").all()
+    assert expired["update_time"].isna().all()
+    assert (other["source"] == "2").all()
+    assert other["update_time"].notna().all()

@@ -149,3 +149,19 @@ def test_deeply_nested_json_is_a_coded_400_over_http() -> None:
         answer = requests.post(url, data=form, headers=headers, timeout=10)
         assert (answer.status_code, answer.json()["code"]) == (400, "E000503")
         assert client.send(CN, "t", ["1"]).code == "000000"  # and it still serves
+
+
+def test_unauthenticated_requests_are_not_kept_without_bound(state) -> None:
+    from smskit.emulator.state import MAX_UNAUTHENTICATED
+
+    state.reset()
+    signed = aksk_headers("POST", f"http://h{SEND_PATH}", b"x", key="k", secret="s", content_type=FORM, now=NOW)
+    state.handle("POST", SEND_PATH, "", signed, b"x", now=NOW)  # authenticated (then refused: E000503)
+    for i in range(MAX_UNAUTHENTICATED + 500):
+        state.handle("POST", SEND_PATH if i % 2 else "/nowhere", "", {"Authorization": "x"}, b"", now=NOW)
+    log = state.requests()
+    assert len(log) == MAX_UNAUTHENTICATED + 1
+    assert log["request_no"].iloc[0] == 1  # the authenticated request is kept
+    assert log["code"].iloc[0] == "E000503"
+    assert log["request_no"].iloc[1] == 502  # the oldest unauthenticated ones were dropped
+    assert state.n_requests == MAX_UNAUTHENTICATED + 501
