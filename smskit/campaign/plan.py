@@ -41,7 +41,7 @@ from smskit.numbers import normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
 from smskit.protocol import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
 from smskit.templates import Template, load_templates
-from smskit.templates.encoding import segments_of, text_stats
+from smskit.templates.encoding import segments_from_stats, text_stats
 from smskit.templates.render import fixed_text, render_columns
 from smskit.templates.validation import DistinctValues, param_problems
 
@@ -547,9 +547,10 @@ def _check_combos(
             chars += v_chars[c]
             ext += v_ext[c]
             astral += v_astral[c]
-        text[pos] = render_columns(template, values, len(pos), signature)
+        rendered = render_columns(template, values, len(pos), signature)
+        text[pos] = rendered
         enc[pos] = np.where(gsm, 0, 1)
-        segs[pos] = segments_of(chars + np.where(gsm, ext, astral), ~gsm)
+        segs[pos] = segments_from_stats(rendered, gsm, chars, ext, astral)
         if template.region == "mainland":
             sig[pos] = signature or template.signature
     return {
