@@ -197,8 +197,14 @@ def verify_aksk(
     secrets: Mapping[str, str],
     now: datetime,
     skew: timedelta = AKSK_SKEW,
+    unsigned_payload: bool = True,
 ) -> tuple[str | None, str | None]:
     """Check an AK/SK-signed request; return ``(error_code, access_key)``, error_code ``None`` when valid.
+
+    The signature covers the body through its SHA-256, or through a signed ``X-Sdk-Content-Sha256``:
+    when that holds a hash it must be the body's (else E000045: the signature alone would not notice a
+    changed body); when it says ``UNSIGNED-PAYLOAD`` the body is not covered at all, which is refused
+    with ``unsigned_payload=False`` (an empty body is always covered: it hashes as empty).
 
     Codes as Huawei's API reference lists them ("API错误码(发送短信)", sms_05_0050): E000001 no
     Authorization; E000041 X-Sdk-Date missing or empty; E000042 X-Sdk-Date not ``yyyyMMdd'T'HHmmss'Z'``;
@@ -236,4 +242,11 @@ def verify_aksk(
     expected = _signature(secret, _string_to_sign(canonical, sdk_date))
     if not hmac.compare_digest(expected, match["signature"].lower()):
         return "E000045", access
+    claimed = lowered.get("x-sdk-content-sha256", "").strip() if "x-sdk-content-sha256" in names else ""
+    if body and claimed:
+        if claimed == UNSIGNED_PAYLOAD:
+            if not unsigned_payload:
+                return "E000045", access
+        elif not hmac.compare_digest(claimed.lower().encode(), _sha256_hex(body).encode()):
+            return "E000045", access
     return None, access

@@ -73,3 +73,17 @@ def test_environment_beats_dotenv(tmp_path: Path) -> None:
         assert _post(url, "env-ak", "s") == 200
     finally:
         _stop(proc)
+
+
+def test_secrets_are_refused_on_the_command_line(tmp_path: Path) -> None:
+    """Issue 11: --token and --push-sk on argv show in ps; only files, the environment and .env are read."""
+    for option in (["--token", "s3cr3t-tok"], ["--push-sk", "s3cr3t-sk"], ["--push-ak", "pub-ak-1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "smskit", "receive", "--store", str(tmp_path / "r.sqlite"), *option],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert f"{option[0]} is not accepted" in done.stderr
+        assert option[1] not in done.stderr  # the value is not echoed
