@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -25,12 +26,14 @@ import numpy as np
 import pandas as pd
 
 from smskit.codes import categorize
-from smskit.errors import DataValidationError, ReportError
+from smskit.errors import DataValidationError, ReportError, SmsKitWarning
 from smskit.frames import REPORTS
 from smskit.protocol import UPDATE_TIME_FORMAT
 from smskit.reports.store import is_report_store, read_store_frame
 from smskit.reports.wire import (
     BLANK_OR_CONTROL,
+    EARLIEST_TIME,
+    LATEST_TIME,
     REPORT_COLUMNS,
     WIRE_COLUMNS,
     WIRE_FIELDS,
@@ -68,6 +71,7 @@ _INPUTS = WIRE_COLUMNS
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 #: The dtype of each column of a report frame (:data:`smskit.frames.REPORTS`).
 REPORT_DTYPES: dict[str, Any] = dict(REPORTS.dtypes)
+_TIME_RANGE = f"{EARLIEST_TIME:%Y-%m-%d} … {LATEST_TIME:%Y-%m-%d}"
 _SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
 _EXTRA_COLUMNS = 2  # an export with at most this many unused columns is read whole
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}
@@ -597,26 +601,46 @@ def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return table[take], ~valid[take]
 
 
-def _to_time(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTC times (``datetime64[ns]``) from datetimes or text parsed once per distinct value; (times, invalid)."""
+_EARLIEST, _LATEST = pd.Timestamp(EARLIEST_TIME), pd.Timestamp(LATEST_TIME)
+
+
+def _in_range(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Aware times of any unit → (``datetime64[ns]`` UTC, mask of the times outside the report range)."""
+    outside = ((times < _EARLIEST) | (times >= _LATEST)).to_numpy(dtype=bool)
+    if outside.any():
+        times = times.mask(outside)
+    return times.dt.tz_convert("UTC").astype(_UTC).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), outside
+
+
+def _to_time(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC times (``datetime64[ns]``) from datetimes or text parsed once per distinct value.
+
+    Returns (times, invalid, outside): ``invalid`` marks text that is no time, ``outside`` times beyond
+    :data:`~smskit.reports.wire.EARLIEST_TIME` … :data:`~smskit.reports.wire.LATEST_TIME` (NaT in ``times``).
+    """
     ok = np.zeros(len(col), dtype=bool)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        return col.dt.tz_convert("UTC").astype(_UTC).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), ok
+        times, outside = _in_range(col)
+        return times, ok, outside
     if pd.api.types.is_datetime64_dtype(col.dtype):
-        return col.to_numpy(dtype="datetime64[ns]"), ok
+        times, outside = _in_range(col.dt.tz_localize("UTC"))
+        return times, ok, outside
     codes, uniques = _factorized(col)
     text = pd.Series(uniques, dtype=object)
     codes = np.where(np.append((text == "").to_numpy(), True)[codes], -1, codes)  # '' is no time
     text = text.astype(str)
     # ISO 8601 first (it takes the platform's 2018-10-31T08:43:41Z too), then that exact form, which
     # also reads unpadded fields
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(_UTC)
+    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
     retry = parsed.isna()
     if retry.any():
         parsed[retry] = pd.to_datetime(text[retry], format=UPDATE_TIME_FORMAT, utc=True, errors="coerce")
-    values = np.append(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    times = values[np.where(codes < 0, len(uniques), codes)]
-    return times, np.isnat(times) & (codes >= 0)
+    per_value, outside = _in_range(parsed)
+    values = np.append(per_value, np.datetime64("NaT", "ns"))
+    take = np.where(codes < 0, len(uniques), codes)
+    times = values[take]
+    out = np.append(outside, False)[take]
+    return times, np.isnat(times) & (codes >= 0) & ~out, out
 
 
 def _token_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -675,8 +699,17 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
     codes, names, bad_status = _status(col["status"])
     total, bad_total = _to_int(col["total"])
     sequence, bad_seq = _to_int(col["sequence"])
-    update_time, bad_time = _to_time(col["update_time"])
+    update_time, bad_time, outside = _to_time(col["update_time"])
     bad |= bad_id | bad_status | bad_total | bad_seq | bad_time | (sequence > total)
+    outside = outside & ~bad
+    if outside.any():  # a time no frame can hold: skipped, whatever ``errors`` says, and reported
+        shown = ", ".join(f"{what} {w} ({i})" for w, i in zip(where[outside][:5], sms_msg_id[outside][:5], strict=True))
+        warnings.warn(
+            f"skipped {int(outside.sum())} status report(s) whose updateTime is outside {_TIME_RANGE}: {shown}"
+            + (" …" if outside.sum() > 5 else ""),
+            SmsKitWarning,
+            stacklevel=4,
+        )
     if bad.any() and errors == "raise":
         shown = ", ".join(str(x) for x in where[bad][:10])
         message = (
@@ -687,6 +720,7 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
             rows = raw.loc[bad].assign(problem="malformed status report")
             raise DataValidationError(message, rows=rows, advice="fix those rows or pass errors='skip'")
         raise ReportError(message, advice="fix those lines or pass errors='skip'")
+    bad |= outside
     keep = ~bad if bad.any() else slice(None)
     index = raw.index[keep] if table else pd.RangeIndex(n - int(bad.sum()))
     codes = codes[keep]

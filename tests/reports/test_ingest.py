@@ -283,3 +283,44 @@ def test_deeply_nested_json_lines_are_named_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="line 2, 3"):
         read_status_reports(log)
     assert read_status_reports(log, errors="skip")["sms_msg_id"].tolist() == ["a_1"]
+
+
+# -- out-of-range times from any source are skipped and reported (issue 11, item 8) -----------------------
+
+
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_out_of_range_times_are_skipped_with_a_warning_from_any_source(tmp_path: Path, errors: str) -> None:
+    from smskit.errors import SmsKitWarning
+
+    log = tmp_path / "cb.log"
+    log.write_text(
+        "smsMsgId=a_1&status=DELIVRD&updateTime=2024-05-01T08%3A00%3A01Z\n"
+        "smsMsgId=far_1&status=DELIVRD&updateTime=2300-01-01T00%3A00%3A00Z\n"
+        '{"smsMsgId": "far_2", "status": "UNDELIV", "updateTime": "0001-01-01T00:00:00+01:00"}\n'
+    )
+    with pytest.warns(SmsKitWarning, match=r"skipped 2 .*line 2 \(far_1\), line 3 \(far_2\)"):
+        assert read_status_reports(log, errors=errors)["sms_msg_id"].tolist() == ["a_1"]
+    export = tmp_path / "export.csv"
+    pd.DataFrame(
+        {
+            "SMS ID": ["e_1", "e_far"],
+            "Status Code": ["DELIVRD", "DELIVRD"],
+            "Status Update Time (UTC)": ["2024-05-01 08:00:01", "2262-04-12 00:00:00"],
+        }
+    ).to_csv(export, index=False)
+    with pytest.warns(SmsKitWarning, match=r"row 2 \(e_far\)"):
+        assert read_status_reports(export, errors=errors)["sms_msg_id"].tolist() == ["e_1"]
+
+
+@settings(max_examples=200)
+@given(st.one_of(st.text(max_size=30), st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())))
+def test_update_time_parses_into_the_frame_range_or_refuses(text: str) -> None:
+    from smskit.reports.wire import EARLIEST_TIME, LATEST_TIME, parse_update_time
+
+    try:
+        value = parse_update_time(text)
+    except ReportError:
+        return
+    assert value.tzinfo is not None
+    assert EARLIEST_TIME <= value < LATEST_TIME
+    assert pd.Timestamp(value).tz_convert("UTC") == value

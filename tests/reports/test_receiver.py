@@ -347,3 +347,43 @@ def test_a_push_signed_like_huaweis_example_with_connection_and_content_length(t
             answer = sock.recv(4096)
         assert answer.startswith(b"HTTP/1.1 200"), answer
         assert rx.reports()["sms_msg_id"].tolist() == ["hw_1"]
+
+
+# -- poison values (issue 11, item 8) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("when", ["2300-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_times_no_frame_can_hold_are_refused_and_the_store_stays_readable(tmp_path: Path, when: str) -> None:
+    with CallbackReceiver(tmp_path / "r.sqlite") as rx:
+        poisoned = {"smsMsgId": "p_1", "status": "DELIVRD", "updateTime": when}
+        one = requests.post(rx.url, data=poisoned, timeout=10)
+        batch = {"statusReportList": [{"smsMsgId": "p_2", "status": "DELIVRD", "updateTime": when}]}
+        many = requests.post(rx.url, json=batch, timeout=10)
+        assert (one.status_code, many.status_code) == (400, 400)
+        assert "outside the times a report can carry" in one.text
+        good = StatusReport("ok_1", "DELIVRD").to_body()
+        assert requests.post(rx.url, data=good, headers={"Content-Type": FORM}, timeout=10).ok
+        assert rx.reports()["sms_msg_id"].tolist() == ["ok_1"]
+
+
+def test_a_store_an_old_version_poisoned_is_still_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    import smskit
+    from smskit.errors import SmsKitWarning
+
+    store = tmp_path / "r.sqlite"
+    with CallbackReceiver(store) as rx:
+        requests.post(rx.url, data=BODY, headers={"Content-Type": FORM}, timeout=10).raise_for_status()
+    conn = sqlite3.connect(store)  # what an old receiver wrote for updateTime=2300-01-01T00:00:00Z
+    with conn:
+        conn.execute(
+            "INSERT INTO status_reports (sms_msg_id, status, update_time, total, sequence, received_at) "
+            "VALUES ('poison_1', 'DELIVRD', '2300-01-01T00:00:00Z', 1, 1, '2024-01-01T00:00:00Z')"
+        )
+    conn.close()
+    with pytest.warns(SmsKitWarning, match=r"skipped 1 status report.*row 2 \(poison_1\)"):
+        frame = smskit.read_status_reports(store)
+    assert frame["sms_msg_id"].tolist() == [BODY.split("smsMsgId=")[1].split("&")[0]]
+    with CallbackReceiver(store) as rx, pytest.warns(SmsKitWarning, match="poison_1"):
+        assert len(rx.reports()) == 1
