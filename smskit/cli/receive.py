@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "or $SMSKIT_PUSH_AK with $SMSKIT_PUSH_SK, or .env); secrets are never taken from the command line",
     )
     parser.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the https address a reverse proxy serves this receiver at; the printed callback URL uses it",
+    )
+    parser.add_argument(
         "--require-body-hash",
         action="store_true",
         help="refuse signed pushes whose body is not covered by the signature (UNSIGNED-PAYLOAD)",
@@ -75,6 +80,7 @@ def cli_main(args: argparse.Namespace) -> int:
             token_file=args.token_file,
             push_keys_file=args.push_keys_file,
             require_body_hash=args.require_body_hash,
+            public_url=args.public_url,
         )
         rx.start()
     except (ConfigError, ReportError, OSError) as exc:

@@ -40,7 +40,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from smskit._server import LOOPBACK, BackgroundServer, raw_path, read_limited_body, warn_if_public
+from smskit._server import LOOPBACK, BackgroundServer, ServerLimits, raw_path, read_limited_body, warn_if_public
 from smskit.auth import verify_aksk
 from smskit.config import ReceiverSettings
 from smskit.errors import ConfigError, ReportError
@@ -113,6 +113,7 @@ def build_app(
     push_keys: Mapping[str, str] | None = None,
     require_body_hash: bool = False,
     max_body: int = MAX_BODY,
+    body_timeout: float | None = ServerLimits.body_timeout,
 ) -> Starlette:
     """The receiver's ASGI app: ``POST /reports`` (or ``/reports/<token>`` when a token is set)."""
 
@@ -121,7 +122,10 @@ def build_app(
             str(request.path_params.get("token", "")).encode(), token.encode()
         ):
             return PlainTextResponse("Not Found", status_code=404)
-        body = await read_limited_body(request, max_body)
+        try:
+            body = await read_limited_body(request, max_body, timeout=body_timeout)
+        except TimeoutError:
+            return PlainTextResponse("push body too slow", status_code=408, headers={"connection": "close"})
         verdict = handle_push(
             request.method,
             raw_path(request.scope),
@@ -159,6 +163,12 @@ class CallbackReceiver:
         valid SDK-HMAC-SHA256 signature by one of them (else 401).
     push_ak, push_sk
         Shorthand for one pair.
+    public_url
+        Where the platform reaches this receiver when it runs behind a reverse proxy (TLS), e.g.
+        ``https://reports.example.com``: :attr:`url` is then built on it.
+    limits
+        Deadlines and the connection cap against slow or stalled clients (defaults: 10 s for a request
+        head, 20 s for a body, 512 connections).
     require_body_hash
         With push keys: refuse pushes signed ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`` (Huawei's own
         signer signs form bodies that way). Such a signature covers the method, path, query, the
@@ -184,6 +194,8 @@ class CallbackReceiver:
         push_sk: str | None = None,
         require_body_hash: bool = False,
         max_body: int = MAX_BODY,
+        public_url: str | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         if (push_ak is None) != (push_sk is None):
             raise ConfigError("push_ak and push_sk go together", advice="pass both, or neither")
@@ -201,6 +213,8 @@ class CallbackReceiver:
         if require_body_hash and not self._push_keys:
             raise ConfigError("require_body_hash needs push keys", advice="pass push_keys= (or push_ak/push_sk)")
         self._require_body_hash = require_body_hash
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._limits = limits or ServerLimits()
         self._max_body = max_body
         self._store: ReportStore | None = None
         self._server: BackgroundServer | None = None
@@ -251,11 +265,17 @@ class CallbackReceiver:
 
     @property
     def url(self) -> str:
-        """The ``statusCallback`` URL to send (includes the token when one is set)."""
+        """The ``statusCallback`` URL to send (includes the token when one is set); behind a reverse
+        proxy, the ``public_url`` the platform reaches (docs/DEPLOY.md)."""
         if self._server is None:
             raise ConfigError("the receiver is not running", advice="use it as `with CallbackReceiver(...) as rx:`")
         suffix = f"/{self._token}" if self._token is not None else ""
-        return f"{self._server.url}{_PATH}{suffix}"
+        return f"{self._public_url or self._server.url}{_PATH}{suffix}"
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open right now (see :class:`smskit._server.ServerLimits`)."""
+        return self._server.open_connections if self._server is not None else 0
 
     def start(self) -> CallbackReceiver:
         if self._server is not None:
@@ -269,8 +289,9 @@ class CallbackReceiver:
             push_keys=self._push_keys,
             require_body_hash=self._require_body_hash,
             max_body=self._max_body,
+            body_timeout=self._limits.body_timeout,
         )
-        server = BackgroundServer(app, host=self.host, port=self._port, name="smskit-receiver")
+        server = BackgroundServer(app, host=self.host, port=self._port, name="smskit-receiver", limits=self._limits)
         try:
             server.start()
         except BaseException:
