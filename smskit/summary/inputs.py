@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from smskit.csvfiles import restore_formulas
 from smskit.errors import DataValidationError, ReportError
 from smskit.frames import RESULTS
 from smskit.reports.ingest import EXPORT_COLUMN_OF, parse_times, read_table_file
@@ -29,7 +30,7 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ReportError(f"results file {path} does not exist", advice="pass the file written by smskit send --out")
     try:
-        frame = pd.read_csv(path, dtype=str, index_col=0)
+        frame = restore_formulas(pd.read_csv(path, dtype=str, index_col=0))  # as write_csv neutralized them
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(
             f"cannot read results file {path}: {exc}", advice="pass a CSV from smskit send --out"
