@@ -11,20 +11,13 @@ import signal
 import sys
 import threading
 from types import FrameType
-from typing import Any
 
 from smskit._server import LOOPBACK
+from smskit.cli._secrets import refuse_on_argv
 from smskit.errors import ConfigError, ReportError
 from smskit.reports.receiver import CallbackReceiver
 
 __all__ = ["add_arguments", "cli_main"]
-
-
-class _SecretOnArgv(argparse.Action):
-    """Refuse a secret given on the command line (``ps`` shows it to every user) without echoing it."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: Any, values: Any, option: str | None = None) -> None:
-        parser.error(f"{option} is not accepted: the command line is visible in ps; {self.const}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--push-ak": "use --push-keys-file, $SMSKIT_PUSH_AK with $SMSKIT_PUSH_SK, or .env",
         "--push-sk": "use --push-keys-file, $SMSKIT_PUSH_AK with $SMSKIT_PUSH_SK, or .env",
     }
-    for option, instead in refused.items():  # named, so that argparse does not read them as --token-file etc.
-        parser.add_argument(
-            option, nargs="?", const=instead, action=_SecretOnArgv, default=argparse.SUPPRESS, help=argparse.SUPPRESS
-        )
+    refuse_on_argv(parser, refused)
     parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     parser.add_argument("--store", default="reports.sqlite", help="SQLite store (default reports.sqlite)")

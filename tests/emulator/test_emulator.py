@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import smskit
 from smskit import auth as signing
 from smskit._server import BackgroundServer
 from smskit.emulator import Emulator
@@ -616,3 +617,43 @@ def test_expired_reports_arrive_platform_built_over_http(tmp_path):
     assert expired["update_time"].isna().all()
     assert (other["source"] == "2").all()
     assert other["update_time"].notna().all()
+
+
+def test_cli_takes_a_chosen_secret_from_a_file_or_the_environment_never_argv(tmp_path):
+    """Issue 11: --app-secret on the command line shows in ps."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSKIT_")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "smskit", "emulator", "--app-secret", "argv-secret-value"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "--app-secret is not accepted" in refused.stderr
+    assert "argv-secret-value" not in refused.stderr
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("file-secret-value\n")
+    for extra, chosen in (
+        (["--app-secret-file", str(secret_file)], "file-secret-value"),
+        ([], "env-secret-value"),
+    ):
+        run_env = {**env, "SMSKIT_EMULATOR_APP_SECRET": "env-secret-value"} if not extra else env
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smskit", "emulator", "--port", "0", "--app-key", "k", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=run_env,
+        )
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline().strip() for _ in range(2)]
+            exports = dict(line.split("=", 1) for line in lines)
+            assert list(exports) == ["SMSKIT_BASE_URL", "SMSKIT_APP_KEY"]  # a chosen secret is not printed
+            client = smskit.Client(exports["SMSKIT_BASE_URL"], "k", chosen, sender="isms1")
+            assert client.send(CN, "t1", ["1"]).code == "000000"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(20)
+            proc.stdout.close()  # type: ignore[union-attr]
