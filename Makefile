@@ -24,7 +24,8 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+# the browser test needs Chromium: installed first when missing (or told exactly what to do)
+unit: $(STAMP) browser-deps
 	$(PY) -m pytest
 
 test: lint typecheck unit
