@@ -147,7 +147,7 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(app: Any, host: str, port: int, limits: ServerLimits) -> uvicorn.Config:
+def _config(app: Any, host: str, port: int, limits: ServerLimits, tls: tuple[str, str] | None = None) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         host=host,
@@ -158,11 +158,14 @@ def _config(app: Any, host: str, port: int, limits: ServerLimits) -> uvicorn.Con
         http=_GuardedH11.bound(limits),
         timeout_keep_alive=max(1, round(limits.keep_alive)),
         h11_max_incomplete_event_size=limits.max_head_bytes,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
 
 
 class BackgroundServer:
-    """Serve ``app`` on ``host:port`` (port 0 picks a free one) in a daemon thread.
+    """Serve ``app`` on ``host:port`` (port 0 picks a free one) in a daemon thread; over HTTPS with
+    ``tls=(certfile, keyfile)``.
 
     >>> with BackgroundServer(app) as server:  # doctest: +SKIP
     ...     requests.get(server.url)
@@ -176,8 +179,10 @@ class BackgroundServer:
         port: int = 0,
         name: str = "smskit-server",
         limits: ServerLimits | None = None,
+        tls: tuple[str, str] | None = None,
     ) -> None:
         self.app = app
+        self.tls = tls
         self.limits = limits or ServerLimits()
         self.host = host
         self._requested_port = port
@@ -190,7 +195,7 @@ class BackgroundServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     @property
     def open_connections(self) -> int:
@@ -207,7 +212,7 @@ class BackgroundServer:
         sock = _listen(self.host, self._requested_port)
         self._sock = sock
         self.port = sock.getsockname()[1]
-        server = uvicorn.Server(_config(self.app, self.host, self.port, self.limits))
+        server = uvicorn.Server(_config(self.app, self.host, self.port, self.limits, self.tls))
         self._server = server
 
         def run() -> None:
