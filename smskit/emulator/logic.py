@@ -3,7 +3,8 @@
 Nothing here touches the network, a clock or global randomness: the time, the random generator and
 the template catalog are passed in, so every rule is tested without a server.
 
-Decisions where the platform's behaviour is not documented (see ``docs`` in the module names):
+Decisions where the platform's behaviour is not documented (docs/EMULATOR.md lists which behaviours
+Huawei documents, with the page, and which are guesses):
 
 * A template id missing from the catalog gets per-number ``E200030`` (template not activated).
 * A Chinese-mainland template with no signature of its own (a universal template) sent without a
