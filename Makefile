@@ -24,7 +24,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP) java-deps
+# the browser test needs Chromium and the Spark tests a Java runtime: installed first when missing
+# (or told exactly what to do)
+unit: $(STAMP) browser-deps java-deps
 	$(PY) -m pytest
 
 test: lint typecheck unit

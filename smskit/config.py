@@ -25,7 +25,9 @@ __all__ = [
     "Settings",
     "check_base_url",
     "is_loopback",
+    "mask_url",
     "read_push_keys",
+    "read_secret_file",
 ]
 
 # field name -> environment variable
@@ -60,6 +62,14 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def mask_url(url: str | None) -> str | None:
+    """A URL with its path hidden (``https://host/…``): a status callback's path holds the receiver's token."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.scheme and parts.netloc else "…"
 
 
 def check_base_url(url: str) -> str:
@@ -97,6 +107,11 @@ class Settings:
     wsse_digest: str = "hex"
     status_callback: str | None = None
     ca_bundle: str | None = None
+
+    def __repr__(self) -> str:
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        shown["status_callback"] = mask_url(self.status_callback)
+        return "Settings(" + ", ".join(f"{name}={value!r}" for name, value in shown.items()) + ")"
 
     def __post_init__(self) -> None:
         if self.auth not in {"aksk", "wsse"}:
@@ -158,7 +173,8 @@ def _dotenv_values(dotenv: str | os.PathLike[str] | None) -> Mapping[str, str | 
     return dotenv_values(dotenv)
 
 
-def _read_secret_file(path: str | os.PathLike[str], what: str, variable: str) -> str:
+def read_secret_file(path: str | os.PathLike[str], what: str, variable: str) -> str:
+    """The text of a file holding a secret; ConfigError naming the file and ``variable`` when unreadable."""
     try:
         return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -172,7 +188,7 @@ def read_push_keys(path: str | os.PathLike[str]) -> dict[str, str]:
     (about 5 minutes, API reference "推送AKSK验证").
     """
     pairs: dict[str, str] = {}
-    text = _read_secret_file(path, "push keys", RECEIVER_ENV_VARS["push_keys_file"])
+    text = read_secret_file(path, "push keys", RECEIVER_ENV_VARS["push_keys_file"])
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -258,7 +274,7 @@ class ReceiverSettings:
                 resolved_token = level["token"]
             elif level["token_file"] is not None:
                 var = RECEIVER_ENV_VARS["token_file"]
-                resolved_token = _read_secret_file(level["token_file"], "receiver token", var).strip()
+                resolved_token = read_secret_file(level["token_file"], "receiver token", var).strip()
             else:
                 continue
             break

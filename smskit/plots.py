@@ -145,8 +145,8 @@ def delivery_rate(
         ax.set_xticks(np.linspace(0, 1, 6))
         _percent_axis(ax.xaxis)
     ax.set_xlabel(f"Delivery rate (% of {among}, {confidence:.0%} Wilson interval)")
-    ax.set_ylabel(" · ".join(keys))
-    ax.set_title(f"Delivery rate by {' · '.join(keys)}", pad=16)
+    ax.set_ylabel(escape_mathtext(" · ".join(keys)))
+    ax.set_title(escape_mathtext(f"Delivery rate by {' · '.join(keys)}"), pad=16)
     # the overall line is labelled above the axes: a legend inside would cover bar labels near 100 %
     overall_rate = float(overall["rate"].iloc[0])
     if np.isfinite(overall_rate):
@@ -192,11 +192,11 @@ def delivery_over_time(
     ax.set_ylim(0, 1.02)
     _percent_axis(ax.yaxis)
     ax.set_ylabel(f"Delivery rate (% of {among})")
-    ax.set_xlabel(f"{_title(on)} (UTC, {freq} bins)")
-    ax.set_title("Delivery rate over time" + (f" by {by}" if by else ""))
+    ax.set_xlabel(escape_mathtext(f"{_title(on)} (UTC, {freq} bins)"))
+    ax.set_title(escape_mathtext("Delivery rate over time" + (f" by {by}" if by else "")))
     ax.grid(axis="y", alpha=0.3)
     if by is not None:
-        ax.legend(title=by, fontsize=8, loc="best", frameon=False)
+        ax.legend(title=escape_mathtext(by), fontsize=8, loc="best", frameon=False)
     return ax
 
 
@@ -219,7 +219,7 @@ def failure_reasons(
     categories = table["category"].astype(str).to_numpy()
     colors = [CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]) for c in categories]
     ax.barh(y, table["count"], color=colors, height=0.65, edgecolor="#555555", lw=0.5)
-    labels = [f"{c}  {_shorten(m, 38)}" for c, m in zip(table["code"], table["meaning"], strict=True)]
+    labels = [escape_mathtext(f"{c}  {_shorten(m, 38)}") for c, m in zip(table["code"], table["meaning"], strict=True)]
     ax.set_yticks(y, labels, fontsize=8)
     peak = float(table["count"].max()) if len(table) else 1.0
     for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
@@ -233,7 +233,7 @@ def failure_reasons(
         )
     ax.set_xlim(0, peak * 1.25)
     seen = list(dict.fromkeys(categories))
-    handles = [_patch(CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]), c) for c in seen]
+    handles = [_patch(CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]), escape_mathtext(c)) for c in seen]
     ax.legend(
         handles=handles,
         title="category",
@@ -311,7 +311,7 @@ def latency(
     _percent_axis(ax.yaxis)
     ax.set_ylabel("Messages reported within (%)")
     what = "delivery" if delivered_only else "final report"
-    ax.set_title(f"Time to {what}" + (f" by {by}" if by else ""))
+    ax.set_title(escape_mathtext(f"Time to {what}" + (f" by {by}" if by else "")))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right", frameon=False)
     return ax

@@ -119,3 +119,18 @@ def test_receiver_settings_refuse_bad_keys(tmp_path: Path, content: str | None, 
         env = {"SMSKIT_PUSH_KEYS_FILE": str(tmp_path / "keys")}
     with pytest.raises(ConfigError, match=message):
         ReceiverSettings.resolve(environ=env, dotenv=None)
+
+
+def test_repr_masks_the_status_callback_which_holds_the_receiver_token() -> None:
+    """Issue 11: repr(settings) showed statusCallback, whose path is the receiver's secret token."""
+    s = Settings(
+        base_url=BASE, app_key="k", app_secret="s", status_callback="https://reports.example.com/reports/tok-SECRET"
+    )
+    shown = repr(s) + str(s)
+    assert "tok-SECRET" not in shown
+    assert "status_callback='https://reports.example.com/…'" in shown
+    assert "app_key='k'" in shown
+    from smskit.client import Client
+
+    client = Client(BASE, "k", "s", status_callback="https://reports.example.com/reports/tok-SECRET")
+    assert "tok-SECRET" not in repr(client) + client._repr_html_() + repr(client.settings)

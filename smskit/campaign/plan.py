@@ -41,7 +41,7 @@ from smskit.numbers import normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
 from smskit.protocol import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
 from smskit.templates import Template, load_templates
-from smskit.templates.encoding import segments_of, text_stats
+from smskit.templates.encoding import segments_from_stats, text_stats
 from smskit.templates.render import fixed_text, render_columns
 from smskit.templates.validation import DistinctValues, param_problems
 
@@ -492,13 +492,6 @@ class _Column(DistinctValues):
     def lengths(self) -> np.ndarray:
         return self.stats[1]  # the values are all text: their lengths are the statistics' chars
 
-    @cached_property
-    def blank(self) -> np.ndarray:
-        """Which distinct values are empty or only white space."""
-        out = np.fromiter(map(str.isspace, self.values.tolist()), dtype=bool, count=len(self.values))
-        out |= self.values == ""
-        return out
-
 
 def _check_combos(
     tvalues: np.ndarray,
@@ -554,9 +547,10 @@ def _check_combos(
             chars += v_chars[c]
             ext += v_ext[c]
             astral += v_astral[c]
-        text[pos] = render_columns(template, values, len(pos), signature)
+        rendered = render_columns(template, values, len(pos), signature)
+        text[pos] = rendered
         enc[pos] = np.where(gsm, 0, 1)
-        segs[pos] = segments_of(chars + np.where(gsm, ext, astral), ~gsm)
+        segs[pos] = segments_from_stats(rendered, gsm, chars, ext, astral)
         if template.region == "mainland":
             sig[pos] = signature or template.signature
     return {
@@ -576,7 +570,7 @@ def _generic_problems(tid: str, n: int, columns: Sequence[_Column], codes: Seque
         out[:] = f"template_id must be 1–{MAX_TEMPLATE_ID_CHARS} chars, got {tid!r}"
         return out
     for j, (col, c) in enumerate(zip(columns, codes, strict=True)):
-        out[col.blank[c] & (out == "")] = f"param {j + 1} is empty"
+        out[col.empty[c] & (out == "")] = f"param {j + 1} is empty"
     return out
 
 

@@ -148,7 +148,9 @@ def run_demo(
             f"3. Status reports: {len(reports)} received for {len(accepted)} accepted messages"
             + ("" if complete else " (some still missing at the timeout)")
         )
-    results.to_csv(out / "results.csv", index=True)
+    from smskit.csvfiles import write_csv
+
+    write_csv(results, out / "results.csv", index=True)
     joined = results.join(recipients[["variant", "tier", "city"]])
     report = summarize(
         reports,

@@ -2,19 +2,27 @@
 
 It first prints ``SMSKIT_BASE_URL=…``, ``SMSKIT_APP_KEY=…`` and ``SMSKIT_APP_SECRET=…`` lines, ready to
 ``export``: the secret is the emulator's own throw-away test credential, printed on purpose (the only
-place smskit prints a secret).
+place smskit prints a secret). A secret you choose comes from ``--app-secret-file`` or
+``$SMSKIT_EMULATOR_APP_SECRET`` (never from the command line) and is not printed.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 
 from smskit._server import LOOPBACK, warn_if_public
+from smskit.cli._secrets import refuse_on_argv
+from smskit.config import read_secret_file
 from smskit.emulator import Emulator
+from smskit.errors import ConfigError
 
-__all__ = ["add_arguments", "cli_main"]
+__all__ = ["SECRET_VAR", "add_arguments", "cli_main"]
+
+#: Environment variable with an application secret for the emulator to accept.
+SECRET_VAR = "SMSKIT_EMULATOR_APP_SECRET"  # noqa: S105 - a variable name, not a secret
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="port to bind (default: a free one)")
     parser.add_argument("--templates", metavar="FILE", help="template catalog (CSV/JSON); default: any id")
     parser.add_argument("--app-key", metavar="K", help="application key to accept (default: generated)")
-    parser.add_argument("--app-secret", metavar="S", help="application secret (default: generated)")
+    parser.add_argument(
+        "--app-secret-file",
+        metavar="FILE",
+        help=f"application secret to accept, read from FILE (else ${SECRET_VAR}; default: generated and printed)",
+    )
+    refuse_on_argv(parser, {"--app-secret": f"use --app-secret-file or ${SECRET_VAR}"})
     parser.add_argument("--delivery-rate", type=float, default=0.95, metavar="R", help="default 0.95")
     parser.add_argument("--fail-rate", type=float, default=0.0, metavar="R", help="share answered 503")
     parser.add_argument(
@@ -42,6 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def cli_main(args: argparse.Namespace) -> int:
     """Run the emulator; return the exit code."""
     try:
+        chosen = (
+            read_secret_file(args.app_secret_file, "app secret", "--app-secret-file").strip()
+            if args.app_secret_file
+            else os.environ.get(SECRET_VAR) or None
+        )
+    except ConfigError as exc:
+        print(f"smskit emulator: {exc}", file=sys.stderr)
+        return 2
+    try:
         emulator = Emulator(
             args.templates,
             delivery_rate=args.delivery_rate,
@@ -51,7 +73,7 @@ def cli_main(args: argparse.Namespace) -> int:
             report_delay=args.report_delay,
             push_format=args.push_format,
             app_key=args.app_key,
-            app_secret=args.app_secret,
+            app_secret=chosen,
             seed=args.seed,
             host=args.host,
             port=args.port,
@@ -66,7 +88,8 @@ def cli_main(args: argparse.Namespace) -> int:
     def ready(emu: Emulator) -> None:
         print(f"SMSKIT_BASE_URL={emu.base_url}")
         print(f"SMSKIT_APP_KEY={emu.app_key}")
-        print(f"SMSKIT_APP_SECRET={emu.app_secret}")
+        if chosen is None:  # a generated, throw-away secret; one the user chose is not printed
+            print(f"SMSKIT_APP_SECRET={emu.app_secret}")
         sys.stdout.flush()
         print("emulator serving; stop with Ctrl-C", file=sys.stderr, flush=True)
 

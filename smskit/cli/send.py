@@ -92,7 +92,9 @@ def cli_main(args: argparse.Namespace) -> int:
         print(f"smskit send: {exc}", file=sys.stderr)
         return 1
     if args.out:
-        results.to_csv(args.out, index=True)
+        from smskit.csvfiles import write_csv
+
+        write_csv(results, args.out, index=True)  # formula-like cells neutralized
     counts = results["state"].value_counts()
     print("results: " + ", ".join(f"{state} {int(n)}" for state, n in counts.items() if n))
     if args.out:

@@ -97,7 +97,10 @@ class Client:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
-        self._session.verify = ca_bundle or True
+        # passed with each request: a session-level verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in
+        # requests' merge of environment settings, so an explicit ca_bundle would be ignored (proxies still
+        # come from the environment)
+        self._verify: str | bool = ca_bundle or True
         self._session.headers.update({"Accept": JSON, "User-Agent": "smskit/0.1"})
 
     @classmethod
@@ -236,7 +239,9 @@ class Client:
         while True:
             headers = self._headers(url, body, content_type)
             try:
-                response = self._session.post(url, data=body, headers=headers, timeout=self.timeout)
+                response = self._session.post(
+                    url, data=body, headers=headers, timeout=self.timeout, verify=self._verify
+                )
             except requests.exceptions.RequestException as exc:
                 written = may_have_reached(exc)
                 if attempt < self.max_retries and should_retry(None, None, written):

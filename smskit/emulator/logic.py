@@ -3,21 +3,28 @@
 Nothing here touches the network, a clock or global randomness: the time, the random generator and
 the template catalog are passed in, so every rule is tested without a server.
 
-Decisions where the platform's behaviour is not documented (see ``docs`` in the module names):
+Decisions where the platform's behaviour is not documented (docs/EMULATOR.md lists which behaviours
+Huawei documents, with the page, and which are guesses):
 
 * A template id missing from the catalog gets per-number ``E200030`` (template not activated).
 * A Chinese-mainland template with no signature of its own (a universal template) sent without a
   ``signature`` gets per-number ``E200029`` (template type check failed).
 * With no catalog (``templates=None``) any template id is accepted; each param must be a non-empty
-  string (else ``E200028``) and every message counts as one segment.
+  string (else ``E200028``; ``" "``, ``"."`` and ``"0"`` are the guide's stand-ins for empty values,
+  seed lines 449–450) and every message counts as one segment.
 * A number repeated for the same content (template, params, signature) within one request is
   accepted once; the repeats get ``E200041``.
 * ``templateParas`` that is not a JSON array of strings (numbers included) is ``E000503``; a body
   that is not JSON at all (batchSendDiffSms) is ``E000000``.
-* HTTP status: 200 for ``000000``/``E000510``; 401 for authentication codes; 403 for permission
-  codes; 404/405 for an unknown path/method (``E000027``); 413 for a body over the size limit
-  (``E000503``); 400 otherwise.
-* Status reports come from source ``2`` (carrier) except Huawei platform codes (``E…``), source ``3``.
+* HTTP status: the catalog's, which follows the API reference's 返回值 tables (200 ``000000``; 400 from
+  ``E000000`` to ``E000510``; 401 ``E000101``–``E000112``; 403 ``E000620``/``E000623``); a code with no
+  documented status gets 401/403/400 by category (a guess). 404/405 for an unknown path/method
+  (``E000027``) and 413 for a body over the size limit (``E000503``) are our choices.
+* Report sources (接收状态报告 "source": 1 SMS platform, 2 SMSC, 3 Huawei platform): ``EXPIRED`` is the
+  report the platform builds itself when no carrier report came in 72 h, so it has source ``1`` and
+  no ``updateTime`` (seed lines 605–611: "the platform constructs a status report that does not
+  contain the updateTime parameter"); Huawei platform codes (``E`` + 6 digits) have source ``3`` (our
+  reading of the source table); everything else, ``RTE_ERR`` included (seed lines 829–830), source ``2``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from smskit import codes
-from smskit.auth import verify_aksk, verify_wsse
+from smskit.auth import AKSK_ALGORITHM, verify_aksk, verify_wsse
 from smskit.numbers import country_of
 from smskit.protocol import (
     DIFF,
@@ -71,6 +78,7 @@ __all__ = [
     "http_status",
     "new_msg_id",
     "parse_request",
+    "report_source",
     "request_code",
     "response_body",
 ]
@@ -239,7 +247,7 @@ def _parse_single(body: bytes) -> SendRequest:
     if paras_text:
         try:
             paras = json.loads(paras_text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise _refuse("templateParas is not valid JSON") from exc
         params = _check_params(paras, "templateParas")
     signature = _check_optional_str(fields.get("signature"), "signature")
@@ -250,7 +258,7 @@ def _parse_single(body: bytes) -> SendRequest:
 def _parse_diff(body: bytes) -> SendRequest:
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise _refuse("body is not valid JSON", "E000000") from exc
     if not isinstance(data, dict):
         raise _refuse("body must be a JSON object")
@@ -300,10 +308,12 @@ def authenticate(
     now: datetime,
     nonce_seen: Callable[[str, str], bool],
 ) -> tuple[str | None, str | None, str]:
-    """``(error_code, app_key, scheme)``: X-WSSE when the request carries it, else AK/SK."""
+    """``(error_code, app_key, scheme)``: AK/SK when ``Authorization`` is ``SDK-HMAC-SHA256 …`` (or absent
+    with no ``X-WSSE``), else X-WSSE, whose checks name an Authorization that is not WSSE (E000008)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     authorization = lowered.get("authorization", "").strip()
-    if authorization.startswith("WSSE") or "x-wsse" in lowered:
+    aksk = authorization.startswith(AKSK_ALGORITHM) or (not authorization and "x-wsse" not in lowered)
+    if not aksk:
         code, key = verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
         return code, key, "wsse"
     code, key = verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)
@@ -315,11 +325,13 @@ def authenticate(
 
 def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[str, int]:
     """Per-number status and segment count that every number of ``item`` shares."""
+    from smskit import templates as tpl_mod
+    from smskit.templates.validation import DistinctValues
+
     if templates is None:
-        if any(not p for p in item.params):
+        if DistinctValues(item.params).empty.any():
             return "E200028", 1
         return SUCCESS, 1
-    from smskit import templates as tpl_mod
 
     template = templates.get(item.template_id)
     if template is None:
@@ -431,6 +443,17 @@ def draw_outcome(rng: random.Random, *, delivery_rate: float, failures: Mapping[
     return Outcome(status, ORG_CODES.get(status))
 
 
+PLATFORM_BUILT = "1"
+_HUAWEI_CODE = re.compile(r"E\d{6}")
+
+
+def report_source(status: str) -> str:
+    """The ``source`` of a report with ``status`` (see the module docstring)."""
+    if status == "EXPIRED":
+        return PLATFORM_BUILT
+    return "3" if _HUAWEI_CODE.fullmatch(status) else "2"
+
+
 def build_reports(
     *,
     sms_msg_id: str,
@@ -440,15 +463,20 @@ def build_reports(
     extend: str | None = None,
     to: str | None = None,
 ) -> list[dict[str, str]]:
-    """One report per segment (``sequence`` 1…``total``), all with the message's outcome."""
+    """One report per segment (``sequence`` 1…``total``), all with the message's outcome.
+
+    ``update_time`` is left out of reports the platform builds itself (``EXPIRED``, source 1).
+    """
+    source = report_source(outcome.status)
     base: dict[str, str] = {
         "smsMsgId": sms_msg_id,
         "status": outcome.status,
         "statusDesc": codes.lookup(outcome.status, kind="report").meaning,
         "total": str(segments),
-        "source": "3" if outcome.status.startswith("E") else "2",
-        "updateTime": format_time(update_time),
+        "source": source,
     }
+    if source != PLATFORM_BUILT:  # a report the platform built itself carries no updateTime
+        base["updateTime"] = format_time(update_time)
     if outcome.org_code:
         base["orgCode"] = outcome.org_code
     if extend is not None:

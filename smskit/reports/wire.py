@@ -27,6 +27,8 @@ from smskit.frames import REPORTS
 from smskit.protocol import FORM, JSON, UPDATE_TIME_FORMAT
 
 __all__ = [
+    "EARLIEST_TIME",
+    "LATEST_TIME",
     "REPORT_COLUMNS",
     "WIRE_FIELDS",
     "StatusReport",
@@ -105,8 +107,20 @@ class StatusReport:
         return urlencode(self.to_wire())
 
 
+#: The times a report can carry: what a frame's ``datetime64[ns]`` column holds (whole days inside it).
+#: A time outside (``2300-01-01``, ``0001-01-01``) is refused rather than stored, so no report can make a
+#: store unreadable.
+EARLIEST_TIME = datetime(1677, 9, 22, tzinfo=UTC)
+LATEST_TIME = datetime(2262, 4, 11, tzinfo=UTC)
+_TIME_RANGE = f"{EARLIEST_TIME:%Y-%m-%d} … {LATEST_TIME:%Y-%m-%d}"
+
+
 def parse_update_time(text: str) -> datetime:
-    """``2018-10-31T08:43:41Z`` (or any ISO-8601 time; naive means UTC) → aware UTC datetime."""
+    """``2018-10-31T08:43:41Z`` (or any ISO-8601 time; naive means UTC) → aware UTC datetime.
+
+    Raises ReportError for text that is not a time and for a time outside :data:`EARLIEST_TIME` …
+    :data:`LATEST_TIME`.
+    """
     try:
         value = datetime.strptime(text, UPDATE_TIME_FORMAT)
     except ValueError:
@@ -117,7 +131,16 @@ def parse_update_time(text: str) -> datetime:
                 f"updateTime {text[:40]!r} is not a time",
                 advice="the platform sends UTC times as yyyy-MM-ddTHH:mm:ssZ",
             ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        utc: datetime | None = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not EARLIEST_TIME <= utc < LATEST_TIME:
+        raise ReportError(
+            f"updateTime {text[:40]!r} is outside the times a report can carry ({_TIME_RANGE})",
+            advice="the platform sends the time it received the report, in UTC",
+        )
+    return utc
 
 
 def _text(name: str, value: Any) -> str | None:

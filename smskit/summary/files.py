@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from smskit.csvfiles import write_csv
 from smskit.summary.render import render_html, render_markdown
 from smskit.summary.tables import DeliveryReport
 
@@ -31,7 +32,7 @@ def write_report(
     page = out / "report.html"
     page.write_text(render_html(report, figures, title=title), encoding="utf-8")
     data = out / "delivery.csv"
-    report.frame.to_csv(data, index=report.mode == "funnel")
+    write_csv(report.frame, data, index=report.mode == "funnel")  # formula-like cells neutralized
     return {**paths, "markdown": markdown, "html": page, "data": data}
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from smskit.csvfiles import restore_formulas
 from smskit.errors import DataValidationError, ReportError
 from smskit.frames import RESULTS
-from smskit.reports.ingest import EXPORT_COLUMN_OF
+from smskit.reports.ingest import EXPORT_COLUMN_OF, parse_times, read_table_file
 
 __all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
 
@@ -29,7 +30,7 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ReportError(f"results file {path} does not exist", advice="pass the file written by smskit send --out")
     try:
-        frame = pd.read_csv(path, dtype=str, index_col=0)
+        frame = restore_formulas(pd.read_csv(path, dtype=str, index_col=0))  # as write_csv neutralized them
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(
             f"cannot read results file {path}: {exc}", advice="pass a CSV from smskit send --out"
@@ -81,7 +82,7 @@ def export_send_info(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xls", ".xlsm"):
         return None
-    table = pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
+    table = read_table_file(path)  # UTF-8 or GB18030, BOM and line ends handled, empty files named
     wanted = {sent_at_column: "sent_at", template_column: "template_id"}
     present = {c: name for c, name in wanted.items() if c in table.columns}
     if id_column not in table.columns or not present:
@@ -89,7 +90,7 @@ def export_send_info(
     info = table[[id_column, *present]].rename(columns={id_column: "sms_msg_id", **present})
     info = info.dropna(subset=["sms_msg_id"]).drop_duplicates("sms_msg_id").set_index("sms_msg_id")
     if "sent_at" in info.columns:
-        info["sent_at"] = pd.to_datetime(info["sent_at"], utc=True, errors="coerce", format="mixed")
+        info["sent_at"] = parse_times(info["sent_at"])  # "GMT+08:00" is east of UTC (format="mixed" said west)
     return info
 
 

@@ -75,8 +75,10 @@ def html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]
 
 
 def _md_text(text: object) -> str:
-    """Markdown cell/heading text: HTML-escaped (renderers pass raw HTML) with pipes and line breaks neutralized."""
-    s = html.escape(str(text), quote=False).replace("|", "\\|")
+    """Markdown cell/heading text: HTML-escaped (renderers pass raw HTML), with pipes, line breaks and the
+    link/image syntax ``[ ] ( ) !`` neutralized so pushed text cannot become a link or an image."""
+    s = html.escape(str(text), quote=False).replace("\\", "\\\\")
+    s = re.sub(r"([|\[\]()!])", r"\\\1", s)
     return re.sub(r"[\r\n]+", " ", s)
 
 

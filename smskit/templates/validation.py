@@ -75,6 +75,14 @@ class DistinctValues:
                 self._lengths[~self.is_str] = 0
         return self._lengths
 
+    @property
+    def empty(self) -> np.ndarray:
+        """Values no variable takes, whatever its rule: ``""`` and anything that is not text.
+
+        (Blank stand-ins such as ``" "`` or ``"0"`` are values; whether they fit is the variable's rule.)
+        """
+        return ~self.is_str | (self.values == "")
+
     def problems(self, name: str, *, verification: bool = False) -> np.ndarray:
         """Per distinct value: why it cannot fill ``${name}`` ("" when it can), without the variable prefix."""
         key = (name, verification)
@@ -102,8 +110,9 @@ class DistinctValues:
             if not isinstance(value, str):
                 out[i] = f"params must be str, got {type(value).__name__}"
                 continue
-            if not value.strip():
-                out[i] = "value is empty"
+            blank = not value.strip(" .") if rule.dots_blank else not value.strip()
+            if value == "" or (blank and not rule.blank_ok):
+                out[i] = f"value is empty ({rule.empty_hint})"
                 continue
             found = []
             if rule.compiled.fullmatch(value) is None:

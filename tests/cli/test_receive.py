@@ -16,7 +16,9 @@ FORM = "application/x-www-form-urlencoded"
 BODY = b"smsMsgId=cli_1&status=DELIVRD"
 
 
-def _start(cwd: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen[str], str]:
+def _start(
+    cwd: Path, env: dict[str, str], *args: str, prefix: str = "SMSKIT_STATUS_CALLBACK=http://127.0.0.1:"
+) -> tuple[subprocess.Popen[str], str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SMSKIT_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "smskit", "receive", "--store", str(cwd / "r.sqlite"), *args],
@@ -28,7 +30,7 @@ def _start(cwd: Path, env: dict[str, str], *args: str) -> tuple[subprocess.Popen
     )
     assert proc.stdout is not None
     line = proc.stdout.readline().strip()
-    assert line.startswith("SMSKIT_STATUS_CALLBACK=http://127.0.0.1:"), line
+    assert line.startswith(prefix), line
     return proc, line.split("=", 1)[1]
 
 
@@ -73,3 +75,29 @@ def test_environment_beats_dotenv(tmp_path: Path) -> None:
         assert _post(url, "env-ak", "s") == 200
     finally:
         _stop(proc)
+
+
+def test_secrets_are_refused_on_the_command_line(tmp_path: Path) -> None:
+    """Issue 11: --token and --push-sk on argv show in ps; only files, the environment and .env are read."""
+    for option in (["--token", "s3cr3t-tok"], ["--push-sk", "s3cr3t-sk"], ["--push-ak", "pub-ak-1"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "smskit", "receive", "--store", str(tmp_path / "r.sqlite"), *option],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 2
+        assert f"{option[0]} is not accepted" in done.stderr
+        assert option[1] not in done.stderr  # the value is not echoed
+
+
+def test_public_url_behind_a_reverse_proxy(tmp_path: Path) -> None:
+    """docs/DEPLOY.md: the printed statusCallback is the address the proxy serves."""
+    token = tmp_path / "token"
+    token.write_text("tok-1\n")
+    prefix = "SMSKIT_STATUS_CALLBACK=https://reports.example.com/reports/tok-1"
+    proc, url = _start(
+        tmp_path, {}, "--token-file", str(token), "--public-url", "https://reports.example.com/", prefix=prefix
+    )
+    _stop(proc)
+    assert url == "https://reports.example.com/reports/tok-1"

@@ -219,7 +219,7 @@ def test_report_over_console_export_has_latency(data_dir: Path, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     assert (out / "latency.png").read_bytes()[:8] == PNG
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Time to delivery (seconds)" in markdown
+    assert r"## Time to delivery \(seconds\)" in markdown  # issue 11: Markdown escapes ( ) [ ] !
     assert "## Delivery by template_id" in markdown
 
 

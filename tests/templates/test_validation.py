@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -58,7 +59,7 @@ def test_messages_keep_their_order_and_prefixes() -> None:
         "variable 1 ${TXT_10}: a verification code is at most 8 chars",
     ]
     assert validate_params(CN_UNSIGNED, ["a", ""]) == [
-        "variable 2 ${2}: value is empty",
+        "variable 2 ${2}: value is empty (every variable needs a value)",
         "mainland template cn-unsigned needs a signature",
     ]
     assert validate_params(LONG, ["a" * 20, "123456", "abc"]) == [
@@ -67,3 +68,42 @@ def test_messages_keep_their_order_and_prefixes() -> None:
     assert validate_params(LONG, ["a" * 20, "1234567", "abc"]) == [
         "variable 2 ${NUM_6}: must be 1–6 digits, got 7 chars"
     ]
+
+
+# -- blank variables (issue 11, item 1) --------------------------------------------------------------
+# The guide, seed lines 449–450 (Java), 1981–1982 (Go), 5044–5045 (Go, mainland example): "${DATE}${TIME}
+# cannot be empty. You can use spaces or dots (.) to replace the empty value of ${TXT_20} and use 0 to
+# replace the empty value of NUM_6."
+
+BLANKS = Template("blanks", "You have ${NUM_6} parcels at ${TXT_20} on ${DATE} ${TIME}", "international")
+
+
+@pytest.mark.parametrize("txt", [" ", ".", "   ", "...", " . "])
+def test_spaces_or_dots_fill_an_empty_txt_and_zero_an_empty_num(txt: str) -> None:
+    assert validate_params(BLANKS, ["0", txt, "2024/5/1", "10:30"]) == []
+    assert not invalid_params_mask(BLANKS, pd.DataFrame([["0", txt, "2024/5/1", "10:30"]])).any()
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        (["", " ", "1", "1"], 'variable 1 ${NUM_6}: value is empty (send "0" for an empty ${NUM_6})'),
+        ([" ", " ", "1", "1"], 'variable 1 ${NUM_6}: value is empty (send "0" for an empty ${NUM_6})'),
+        (["0", "", "1", "1"], 'variable 2 ${TXT_20}: value is empty (send " " or "." for an empty ${TXT_20})'),
+        (["0", " ", " ", "1"], "variable 3 ${DATE}: value is empty (${DATE} and ${TIME} cannot be empty, not even"),
+        (["0", " ", "1", "."], "variable 4 ${TIME}: value is empty (${DATE} and ${TIME} cannot be empty, not even"),
+        (["0", " " * 21, "1", "1"], "variable 2 ${TXT_20}: must be 1–20 characters without braces, got 21 chars"),
+    ],
+)
+def test_what_cannot_be_empty(params: list[str], problem: str) -> None:
+    assert validate_params(BLANKS, params)[0].startswith(problem)
+
+
+def test_planner_sends_blank_stand_ins() -> None:
+    frame = pd.DataFrame(
+        {"phone": _phones(4), "n": ["0", "0", "", "0"], "t": [" ", ".", ".", " "], "d": ["1/5", "1/5", "1/5", " "]}
+    )
+    catalog = TemplateCatalog([Template("parcel2", "${NUM_6} at ${TXT_20} on ${DATE}")])
+    rec = plan_campaign(frame, template_id="parcel2", params=["n", "t", "d"], templates=catalog).recipients
+    assert list(rec["state"].astype(str)) == ["ready", "ready", "invalid", "invalid"]
+    assert rec["text"].iloc[0] == "0 at   on 1/5"
