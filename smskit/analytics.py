@@ -37,6 +37,7 @@ from smskit.numbers import country_of
 __all__ = [
     "DERIVED_KEYS",
     "FUNNEL_HEADLINES",
+    "FUNNEL_STAGES",
     "MESSAGE_HEADLINES",
     "NOT_SENT_STATES",
     "SENT_STATES",
@@ -406,17 +407,30 @@ def latency_quantiles(
     return pd.DataFrame(row)
 
 
+#: The stages of :func:`funnel_counts`, from the input rows to delivery (``unsent`` only when there are any).
+FUNNEL_STAGES: tuple[str, ...] = ("rows", "invalid", "suppressed", "unsent", "sent", "accepted", "delivered")
+
+
 def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent."""
+    """The funnel from the input rows: ``rows → invalid → suppressed → (unsent) → sent → accepted →
+    delivered``, counted by :func:`headline_counts`.
+
+    Returns columns ``stage, count, of_rows, share``: ``of_rows`` is each stage's share of the input
+    rows, ``share`` its share of sent (NaN for the stages before sending).
+    """
     _require(frame, ["state", "delivered"])
-    stages = ["sent", "accepted", "delivered"]
-    counts = headline_counts(frame)[stages].to_numpy(dtype="int64")
+    counts = headline_counts(frame)
+    stages = [s for s in FUNNEL_STAGES if s != "unsent" or counts["unsent"]]
+    values = counts[stages].to_numpy(dtype="int64")
+    after = np.array([FUNNEL_STAGES.index(s) >= FUNNEL_STAGES.index("sent") for s in stages])
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = counts / counts[0] if counts[0] else np.full(len(stages), np.nan)
+        of_rows = values / counts["rows"] if counts["rows"] else np.full(len(stages), np.nan)
+        share = np.where(after & (counts["sent"] > 0), values / max(int(counts["sent"]), 1), np.nan)
     return pd.DataFrame(
         {
-            "stage": pd.Categorical(stages, categories=stages),
-            "count": counts,
+            "stage": pd.Categorical(stages, categories=list(FUNNEL_STAGES)),
+            "count": values,
+            "of_rows": of_rows,
             "share": share,
         }
     )

@@ -43,7 +43,7 @@ def display_table(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFr
         out.insert(at + 1, f"difference {level}", spans)
         out["diff"] = out["diff"].map(format_pp)
         out = out.drop(columns=["diff_low", "diff_high"]).rename(columns={"diff": "difference"})
-    for column in ("share", "of_sent"):
+    for column in ("share", "of_sent", "of_rows"):
         if column in out.columns:
             out[column] = out[column].map(format_percent)
     if "p_value" in out.columns:

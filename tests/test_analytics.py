@@ -233,12 +233,29 @@ def test_latency_quantiles_match_numpy(funnel):
 
 
 def test_funnel_counts_stages(funnel):
+    """The funnel starts at the input rows (issue 12): rows → invalid → suppressed → sent → accepted → delivered."""
     table = analytics.funnel_counts(funnel)
-    assert table["stage"].tolist() == ["sent", "accepted", "delivered"]
-    sent = ~funnel["state"].isin(["invalid", "suppressed"])
-    assert table["count"].tolist() == [sent.sum(), (funnel["state"] == "accepted").sum(), funnel["delivered"].sum()]
-    assert table["share"].iloc[0] == 1.0
-    assert table["share"].iloc[2] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    assert table["stage"].tolist() == ["rows", "invalid", "suppressed", "sent", "accepted", "delivered"]
+    state = funnel["state"]
+    sent = ~state.isin(["invalid", "suppressed"])
+    assert table["count"].tolist() == [
+        len(funnel),
+        (state == "invalid").sum(),
+        (state == "suppressed").sum(),
+        sent.sum(),
+        (state == "accepted").sum(),
+        funnel["delivered"].sum(),
+    ]
+    assert table["of_rows"].iloc[0] == 1.0
+    assert table["of_rows"].iloc[3] == pytest.approx(sent.sum() / len(funnel))
+    assert table["share"].iloc[:3].isna().all()
+    assert table["share"].iloc[3] == 1.0
+    assert table["share"].iloc[5] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    with_unsent = funnel.assign(state=funnel["state"].cat.add_categories("unsent"))
+    with_unsent.loc[with_unsent.index[:7], "state"] = "unsent"
+    stages = analytics.funnel_counts(with_unsent).set_index("stage")["count"]
+    assert stages["unsent"] == 7
+    assert stages["sent"] == sent.sum() - sent.iloc[:7].sum()
 
 
 def test_importing_smskit_and_metrics_does_not_import_matplotlib():
@@ -273,7 +290,7 @@ def test_metrics_on_a_real_delivery_funnel():
     breakdown = analytics.failure_breakdown(funnel).set_index("code")
     assert breakdown["count"].to_dict() == {"(no report)": 1, "BLACK": 1, "E200028": 1}
     assert breakdown.loc["E200028", "category"] == "template"
-    assert analytics.funnel_counts(funnel)["count"].tolist() == [4, 3, 1]
+    assert analytics.funnel_counts(funnel)["count"].tolist() == [5, 1, 0, 4, 3, 1]
     assert analytics.latency_quantiles(funnel).loc[0, "p50"] == 30.0
     assert analytics.delivery_rate(funnel, by="country")["country"].astype(str).tolist() == ["CN", "DE", "FR", "SG"]
 

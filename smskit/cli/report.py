@@ -1,7 +1,7 @@
 """``smskit report``: ingest status reports and write delivery figures and a summary (Markdown + HTML).
 
 Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
-``--results`` (the CSV from ``smskit send --out``) the report covers every sent recipient (the funnel);
+``--results`` (the CSV from ``smskit send --out``) the report covers every input row (the funnel);
 without it, the reported messages. Exit codes: 0 written; 2 bad input (missing or unreadable file).
 """
 

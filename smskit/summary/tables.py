@@ -3,8 +3,9 @@ figure list and the caveats (pure; nothing is written).
 
 Two modes:
 
-* **funnel** (send results given): one row per sent recipient from :func:`smskit.delivery_funnel`;
-  rates are over sent recipients, and recipients still without a report count as not delivered.
+* **funnel** (send results given): every input row from :func:`smskit.delivery_funnel`, starting at the
+  input rows (rows → invalid → suppressed → sent → accepted → delivered); rates are over sent
+  recipients, and recipients still without a report count as not delivered.
 * **reports**: one row per reported message from :func:`smskit.reports.funnel.final_state`; rates are
   over messages that have at least one report. A console export's send-time and template columns, when
   present (:func:`~smskit.summary.inputs.export_send_info`), add latency and the per-template breakdown.
@@ -96,7 +97,7 @@ def summarize(
     figures: dict[str, tuple[str, dict[str, Any]]] = {}
     if mode == "funnel":
         tables["Funnel"] = analytics.funnel_counts(frame)
-        figures["funnel"] = ("Funnel: sent → accepted → delivered", {})
+        figures["funnel"] = ("Funnel: input rows → sent → accepted → delivered", {})
     if variant in frame.columns and frame[variant].notna().any():
         table, caveats = _compare(frame, variant=variant, control=control, confidence=confidence)
         tables[f"A/B comparison ({variant})"] = table
@@ -166,7 +167,11 @@ def overview_table(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, co
     number of reports read and the delivery rate with its interval (values as text)."""
     overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
     counts = analytics.headline_counts(frame)
-    before = ["sent", "accepted", "rejected", "unknown"] if mode == "funnel" else ["messages"]
+    before = (
+        ["rows", "invalid", "suppressed", "unsent", "sent", "accepted", "rejected", "unknown"]
+        if mode == "funnel"
+        else ["messages"]
+    )
     rows: list[tuple[str, object]] = [(HEADLINE_LABELS[k], int(counts[k])) for k in before]
     rows.append((HEADLINE_LABELS["reports"], len(reports)))
     rows += [(HEADLINE_LABELS[k], int(counts[k])) for k in ("delivered", "failed", "awaiting report")]
@@ -211,6 +216,8 @@ def _group_keys(frame: pd.DataFrame, by: Sequence[str] | None, notes: list[str])
 
 
 def _status_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Final status × category of the sent rows (messages in the reports mode), most frequent first."""
+    frame = frame.loc[analytics.sent_rows(frame)]
     status = frame["final_status"].astype("string").fillna("(no report)")
     category = frame["category"].astype("string").fillna("unknown")
     table = (

@@ -112,10 +112,14 @@ def test_delivery_funnel_rows_and_reconciliation() -> None:
     before = results.copy()
     funnel = delivery_funnel(results, reports)
     pd.testing.assert_frame_equal(results, before)  # input not mutated
-    assert list(funnel.index) == [10, 11, 12, 13, 14]  # sent rows only, index kept
+    assert list(funnel.index) == [10, 11, 12, 13, 14, 15]  # every input row, index kept (issue 12)
     assert list(funnel.columns) == [*results.columns, *FUNNEL_COLUMNS]
     assert funnel.loc[12, "sms_msg_id"] == "id-3"
-    assert funnel["delivered"].tolist() == [True, False, True, False, False]
+    assert funnel["delivered"].tolist() == [True, False, True, False, False, False]
+    assert funnel.loc[15, "state"] == "invalid"  # keeps its state; no outcome
+    assert pd.isna(funnel.loc[15, "final_status"])
+    assert pd.isna(funnel.loc[15, "category"])
+    assert pd.isna(funnel.loc[15, "reported_at"])
     assert funnel.loc[13, "final_status"] == "E200041"
     assert funnel.loc[13, "category"] == "request"
     assert funnel.loc[14, "category"] == "unknown"
@@ -123,7 +127,7 @@ def test_delivery_funnel_rows_and_reconciliation() -> None:
     assert funnel.loc[11, "category"] == "pending"
     assert funnel.loc[10, "latency_s"] == pytest.approx(42.0)
     assert funnel.loc[12, "latency_s"] == pytest.approx(7.0)
-    assert funnel["latency_s"].isna().tolist() == [False, False, False, True, True]
+    assert funnel["latency_s"].isna().tolist() == [False, False, False, True, True, True]
     assert str(funnel["reported_at"].dtype) == "datetime64[ns, UTC]"
     assert funnel["final_status"].dtype == "category"
 

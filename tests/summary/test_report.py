@@ -87,7 +87,7 @@ def test_funnel_summary_counts_and_rates(campaign) -> None:
     assert overview["rejected at submission"] == "1"
     assert overview["no final report yet"] == "1"  # m5
     assert overview["delivery rate"] == "50.0%"
-    assert list(report.tables["Funnel"]["count"]) == [6, 5, 3]
+    assert list(report.tables["Funnel"]["count"]) == [6, 0, 0, 6, 5, 3]
     by_template = report.tables["Delivery by template_id"].set_index("template_id")
     assert by_template.loc["tA", ["sent", "delivered"]].tolist() == [3, 2]
     assert by_template.loc["tB", ["sent", "delivered"]].tolist() == [3, 1]
@@ -362,3 +362,40 @@ def test_the_reports_latency_table_and_the_latency_figure_show_the_same_median(c
     assert p50 == "20.0 s"
     legend = plots.latency(report.frame).get_legend().get_texts()[0].get_text()
     assert legend == f"all (median {p50}, n=3)"
+
+
+def test_the_funnel_starts_at_the_input_rows_and_unsent_rows_are_not_sent(campaign) -> None:
+    results, reports = campaign
+    extra = pd.DataFrame(
+        {
+            "to": ["+6591000007", "12", "+6591000009"],
+            "template_id": ["tA"] * 3,
+            "state": ["unsent", "invalid", "suppressed"],
+            "sms_msg_id": [None] * 3,
+            "status": [None] * 3,
+            "error": [None, "not a number", "opted out"],
+            "sent_at": [pd.NaT] * 3,
+            "variant": ["A", "B", "A"],
+        },
+        index=[16, 17, 18],
+    )
+    report = summarize(reports, results=pd.concat([results, extra]))
+    assert list(report.frame.index) == [10, 11, 12, 13, 14, 15, 16, 17, 18]
+    overview = dict(zip(report.tables["Overview"]["measure"], report.tables["Overview"]["value"], strict=True))
+    assert overview["input rows"] == "9"
+    assert overview["invalid (not sent)"] == "1"
+    assert overview["suppressed (not sent)"] == "1"
+    assert overview["unsent (not sent yet)"] == "1"
+    assert overview["recipients sent to"] == "6"  # never the unsent row
+    assert overview["delivery rate"] == "50.0%"
+    funnel = report.tables["Funnel"].set_index("stage")["count"]
+    assert funnel.to_dict() == {
+        "rows": 9,
+        "invalid": 1,
+        "suppressed": 1,
+        "unsent": 1,
+        "sent": 6,
+        "accepted": 5,
+        "delivered": 3,
+    }
+    assert report.tables["Final status"]["count"].sum() == 6
