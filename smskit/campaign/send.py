@@ -242,8 +242,8 @@ def send_campaign(
 
     Returns
     -------
-    DataFrame on the plan's index: to, template_id, state, sms_msg_id, status, error, sent_at,
-    extend, request_no.
+    DataFrame on the plan's index: the plan's ``id=`` column when it has one, then to, template_id,
+    state, sms_msg_id, status, error, sent_at, extend, request_no.
     """
     plan = _resolve_plan(plan, plan_kwargs)
     if not getattr(plan, "skip_invalid", False):
@@ -323,6 +323,9 @@ def send_campaign(
         },
         index=recipients.index,
     )
+    id_column = getattr(plan, "id_column", None)
+    if id_column is not None:  # the user's own id first, so every result row can be found by it
+        results.insert(0, id_column, recipients[id_column])
     left = results["state"].isin(OPEN_STATES)
     if left.any():
         counts = results.loc[left, "state"].value_counts()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from smskit.summary.inputs import ROW_LABEL
 from smskit.summary.render import render_html, render_markdown
 from smskit.summary.tables import DeliveryReport
 
@@ -31,7 +32,10 @@ def write_report(
     page = out / "report.html"
     page.write_text(render_html(report, figures, title=title), encoding="utf-8")
     data = out / "delivery.csv"
-    report.frame.to_csv(data, index=report.mode == "funnel")
+    if report.mode == "funnel":  # one row per input row, named by its index (never an anonymous column)
+        report.frame.rename_axis(str(report.frame.index.name or ROW_LABEL)).to_csv(data)
+    else:
+        report.frame.to_csv(data, index=False)
     return {**paths, "markdown": markdown, "html": page, "data": data}
 
 
