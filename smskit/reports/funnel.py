@@ -27,11 +27,21 @@ from smskit.codes import DELIVERED, categorize
 from smskit.frames import FINAL_STATE, FUNNEL_ADDED
 from smskit.reports.ingest import read_status_reports
 
-__all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
+__all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "campaign_of", "delivery_funnel", "final_state"]
 
 #: Columns :func:`delivery_funnel` adds to the results (:data:`smskit.frames.FUNNEL_ADDED`).
 FUNNEL_COLUMNS: tuple[str, ...] = tuple(FUNNEL_ADDED)
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
+
+
+#: An ``extend`` value smskit's sends carry: ``<campaign_id>:<request_no>`` (``PlannedRequest.extend``).
+_EXTEND = r"^(?P<campaign>[A-Za-z0-9_.-]{1,64}):\d+$"
+
+
+def campaign_of(extend: pd.Series) -> pd.Series:
+    """The campaign id in each ``extend`` value a smskit send carried (``"demo:3"`` → ``"demo"``); NA for
+    other values. Status reports echo ``extend``, so this names the campaign(s) a report store covers."""
+    return extend.astype("string").str.extract(_EXTEND, expand=False).astype("string")
 
 
 def final_state(reports: pd.DataFrame) -> pd.DataFrame:

@@ -158,3 +158,11 @@ def test_latency_is_never_negative_with_whole_second_report_times() -> None:
         pd.DataFrame({"sms_msg_id": ["m1"], "status": ["DELIVRD"], "update_time": ["2026-11-25T08:00:00Z"]})
     )
     assert delivery_funnel(results, reports)["latency_s"].tolist() == [0.0]
+
+
+def test_campaign_of_reads_back_the_extend_send_campaign_writes() -> None:
+    from smskit.campaign.send import PlannedRequest
+    from smskit.reports.funnel import campaign_of
+
+    extends = [PlannedRequest(n, "batchSendSms", ()).extend(c) for n, c in [(0, "demo"), (12, "c1a2b3.v2_x-y")]]
+    assert campaign_of(pd.Series([*extends, "not-ours", None])).tolist() == ["demo", "c1a2b3.v2_x-y", pd.NA, pd.NA]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from smskit.errors import DataValidationError
 from smskit.reports.ingest import read_status_reports
 from smskit.summary import display_table, export_send_info, message_frame, read_results, summarize, write_report
 
@@ -399,3 +400,61 @@ def test_the_funnel_starts_at_the_input_rows_and_unsent_rows_are_not_sent(campai
         "delivered": 3,
     }
     assert report.tables["Final status"]["count"].sum() == 6
+
+
+def test_report_says_which_campaigns_it_covers_and_filters_one(tmp_path: Path) -> None:
+    rows = []
+    for campaign, n, status in (("spring", 6, "DELIVRD"), ("summer", 4, "UNDELIV")):
+        for i in range(n):
+            rows.append((f"{campaign}-{i}", status, f"{campaign}:{i % 2}"))
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": [r[0] for r in rows],
+                "status": [r[1] for r in rows],
+                "extend": [r[2] for r in rows],
+                "update_time": [T0.isoformat()] * len(rows),
+            }
+        )
+    )
+    both = summarize(reports)
+    assert both.campaigns == ("spring", "summer")
+    assert any("2 campaigns: spring (6 reports), summer (4 reports)" in note for note in both.notes)
+    one = summarize(reports, campaign="summer")
+    assert one.campaigns == ("summer",)
+    assert len(one.frame) == 4
+    assert one.headline.startswith("Delivered 0 of 4 reported messages (0.0%).")
+    paths = write_report(one, tmp_path)
+    assert "Campaign: summer" in paths["html"].read_text(encoding="utf-8")
+    with pytest.raises(DataValidationError, match="no campaign 'autumn'"):
+        summarize(reports, campaign="autumn")
+
+
+def test_long_messages_explain_why_reports_outnumber_messages() -> None:
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": ["m1", "m1", "m2", "m3", "m3"],
+                "status": ["DELIVRD", "DELIVRD", "DELIVRD", "ACCEPTD", "DELIVRD"],
+                "total": ["2", "2", "1", "1", "1"],
+                "sequence": ["1", "2", "1", "1", "1"],
+                "update_time": [T0.isoformat()] * 5,
+            }
+        )
+    )
+    overview = dict(zip(*summarize(reports).tables["Overview"][["measure", "value"]].T.to_numpy(), strict=True))
+    assert overview["status reports read"] == (
+        "5 for 3 messages (long messages report once per segment; "
+        "1 intermediate or repeated reports, e.g. ACCEPTD before DELIVRD)"
+    )
+
+
+def test_headline_at_the_top_of_the_html_with_the_experiments_verdict(campaign, tmp_path: Path) -> None:
+    results, reports = campaign
+    report = summarize(reports, results=results, control="A")
+    assert report.headline.startswith("Delivered 3 of 6 sent (50.0%). Biggest failure reason: ")
+    assert "A/B: no detectable difference between B and A (-33.3 pp, 95% interval " in report.headline
+    page = write_report(report, tmp_path)["html"].read_text(encoding="utf-8")
+    body = page.split("<body>", 1)[1]
+    assert body.index('class="headline"') < body.index("<h2>")
+    assert "Delivered 3 of 6 sent" in body.split("<h2>", 1)[0]
