@@ -44,11 +44,13 @@ __all__ = [
     "TIME_BINS",
     "add_number_info",
     "delivery_rate",
+    "explain_code",
     "failure_breakdown",
     "funnel_counts",
     "has_final_report",
     "headline_counts",
     "latency_quantiles",
+    "not_accepted",
     "rate_over_time",
     "sent_rows",
     "time_bin",
@@ -97,6 +99,12 @@ _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
         "Rejected at submission without a status code",
         "read the results' error column",
     ),
+    "(unsent)": (
+        "request",
+        "Not sent: the run stopped before this request, or the platform refused it with nothing sent",
+        "fix the cause (could not connect: check SMSKIT_BASE_URL and the network), then re-run with the "
+        "same ledger: it sends only these",
+    ),
 }
 
 Among = Literal["sent", "accepted"]
@@ -138,6 +146,38 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     if among == "accepted":
         return (state == "accepted").fillna(False).astype(bool)
     return state.isin(SENT_STATES).fillna(False).astype(bool)
+
+
+def not_accepted(results: pd.DataFrame) -> pd.DataFrame:
+    """Why send results were not accepted: the ``rejected``, ``unknown`` and ``unsent`` rows grouped by
+    state, code and error, with the code's meaning and advice (:func:`explain_code`).
+
+    Returns columns ``state, code, count, error, meaning, advice``, most frequent first; ``code`` is the
+    status a rejection carried, else ``(rejected)``, ``(unknown)`` or ``(unsent)``.
+    """
+    _require(results, ["state"])
+    state = results["state"].astype("string")
+    rows = results.loc[state.isin(["rejected", "unknown", "unsent"]).fillna(False)]
+    st = rows["state"].astype("string")
+    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
+    code = rows["status"].astype("string").str.strip() if "status" in rows.columns else empty
+    code = code.where(code.ne("") & code.ne("000000") & st.eq("rejected"))
+    code = code.fillna("(" + st + ")")
+    error = (rows["error"].astype("string") if "error" in rows.columns else empty).fillna("")
+    counts = (
+        pd.DataFrame({"state": st, "code": code, "error": error})
+        .value_counts(sort=False)
+        .rename("count")
+        .reset_index()
+        .sort_values(["count", "state", "code"], ascending=[False, True, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    info = [explain_code(str(c)) for c in counts["code"]]
+    counts["meaning"] = [i[1] for i in info]
+    counts["advice"] = [i[2] for i in info]
+    return counts[["state", "code", "count", "error", "meaning", "advice"]].astype(
+        {"state": str, "code": str, "error": str}
+    )
 
 
 def time_bins(times: pd.Series, freq: str) -> int:
@@ -338,7 +378,7 @@ def failure_breakdown(
     failed = work.loc[~work["delivered"].fillna(False).astype(bool)]
     code = _failure_codes(failed)
     counts = code.value_counts(sort=False, dropna=False)
-    infos = {c: _code_info(c) for c in counts.index}
+    infos = {c: explain_code(c) for c in counts.index}
     out = pd.DataFrame(
         {
             "category": [infos[c][0] for c in counts.index],
@@ -513,7 +553,10 @@ def _failure_codes(failed: pd.DataFrame) -> pd.Series:
     return code.fillna("(no report)")
 
 
-def _code_info(code: str) -> tuple[str, str, str]:
+def explain_code(code: str) -> tuple[str, str, str]:
+    """``(category, meaning, advice)`` for a platform code (:func:`smskit.codes.lookup`) or one of the
+    pseudo-codes smskit shows for rows without one: ``(no report)``, ``(unknown)``, ``(rejected)``,
+    ``(unsent)``."""
     if code in _PSEUDO_CODES:
         return _PSEUDO_CODES[code]
     info = codes.lookup(code)

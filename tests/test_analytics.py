@@ -389,6 +389,7 @@ def test_an_unknown_send_settled_by_a_delivery_report_counts_as_delivered():
 @given(st.integers(min_value=0, max_value=10_000))
 @settings(max_examples=15, deadline=None)
 def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashboard(seed):
+    from smskit.reports.ingest import read_status_reports
     from smskit.summary.tables import HEADLINE_LABELS, overview_table
     from smskit.widgets import counts_html, delivery_counts
 
@@ -400,7 +401,8 @@ def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashbo
     assert counts[["invalid", "suppressed", "unsent", "sent"]].sum() == counts["rows"] == len(frame)
     assert delivery_counts(frame).equals(counts)
     assert _dashboard_tiles(counts_html(delivery_counts(frame))) == counts.to_dict()
-    overview = _report_overview_table(overview_table(frame, frame, mode="funnel", confidence=0.95))
+    no_reports = read_status_reports(pd.DataFrame({"sms_msg_id": [], "status": []}))
+    overview = _report_overview_table(overview_table(frame, no_reports, mode="funnel", confidence=0.95))
     for key in ("sent", "accepted", "rejected", "unknown", "delivered", "failed", "awaiting report"):
         assert overview[HEADLINE_LABELS[key]] == str(counts[key]), key
 
@@ -466,3 +468,25 @@ def test_the_report_bins_time_like_analytics():
     )
     options = summarize(reports, results=results).figures["delivery_over_time"][1]
     assert options["freq"] == analytics.time_bin(results["sent_at"], max_bins=min(48, n / 10)) == "15min"
+
+
+def test_not_accepted_groups_rows_by_reason_with_meaning_and_advice():
+    results = pd.DataFrame(
+        {
+            "state": ["accepted", "rejected", "rejected", "rejected", "unknown", "unsent", "unsent", "invalid"],
+            "status": ["000000", "E200028", "E200028", "E000101", None, None, None, None],
+            "error": [None, "x", "x", "Authentication failed", "connection lost", "not sent: a", "not sent: a", "bad"],
+        }
+    )
+    table = analytics.not_accepted(results)
+    assert table[["state", "code", "count"]].values.tolist() == [
+        ["rejected", "E200028", 2],
+        ["unsent", "(unsent)", 2],
+        ["rejected", "E000101", 1],
+        ["unknown", "(unknown)", 1],
+    ]
+    info = codes.lookup("E000101")
+    row = table.set_index("code").loc["E000101"]
+    assert (row["meaning"], row["advice"]) == (info.meaning, info.advice)
+    assert table.set_index("code").loc["(unsent)", "error"] == "not sent: a"
+    assert analytics.explain_code("(unsent)")[2].startswith("fix the cause")

@@ -2,7 +2,9 @@
 
 Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
 ``--results`` (the CSV from ``smskit send --out``) the report covers every input row (the funnel);
-without it, the reported messages. Exit codes: 0 written; 2 bad input (missing or unreadable file).
+without it, the reported messages. It prints a one-line headline, the campaigns covered (``--campaign``
+keeps one) and the overview. Exit codes: 0 written; 2 bad input (missing or unreadable file, an
+unknown ``--by`` column or ``--campaign``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from smskit.cli._edge import error_line
 from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["add_arguments", "cli_main"]
@@ -28,6 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--by", metavar="COLUMN", action="append", help="break the delivery rate down by COLUMN (repeatable)"
+    )
+    parser.add_argument(
+        "--campaign",
+        metavar="ID",
+        action="append",
+        help="report on this campaign only (the campaign id smskit send put in extend; repeatable)",
     )
     parser.add_argument(
         "--send-time-column",
@@ -83,11 +92,22 @@ def cli_main(args: argparse.Namespace) -> int:
             if found:
                 send_info = pd.concat(found)
                 send_info = send_info.loc[~send_info.index.duplicated()]
-        report = summarize(reports, results=results, send_info=send_info, by=args.by, sources=args.sources)
+        report = summarize(
+            reports,
+            results=results,
+            send_info=send_info,
+            by=args.by,
+            sources=args.sources,
+            campaign=args.campaign,
+            unknown_by="raise",
+        )
         paths = write_report(report, args.out, title=args.title)
     except (SmsKitError, ValueError, OSError) as exc:
-        print(f"smskit report: {exc}", file=sys.stderr)
+        print(error_line("report", exc), file=sys.stderr)
         return 2
+    print(report.headline)
+    if report.campaigns:
+        print("campaigns: " + ", ".join(report.campaigns))
     overview = report.tables["Overview"]
     for measure, value in overview.itertuples(index=False):
         print(f"{measure}: {value}")
