@@ -31,6 +31,7 @@ import pandas as pd
 
 from smskit import codes
 from smskit.campaign.states import NOT_SENT_STATES, SENT_STATES
+from smskit.display import mark
 from smskit.errors import DataValidationError
 from smskit.numbers import country_of
 
@@ -175,9 +176,8 @@ def not_accepted(results: pd.DataFrame) -> pd.DataFrame:
     info = [explain_code(str(c)) for c in counts["code"]]
     counts["meaning"] = [i[1] for i in info]
     counts["advice"] = [i[2] for i in info]
-    return counts[["state", "code", "count", "error", "meaning", "advice"]].astype(
-        {"state": str, "code": str, "error": str}
-    )
+    columns = ["state", "code", "count", "error", "meaning", "advice"]
+    return mark(counts[columns].astype({"state": str, "code": str, "error": str}))
 
 
 def time_bins(times: pd.Series, freq: str) -> int:
@@ -408,7 +408,7 @@ def failure_breakdown(
     out = out.sort_values(["count", "code"], ascending=[False, True], kind="stable")
     if top is not None:
         out = out.head(top)
-    return out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]]
+    return mark(out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]])
 
 
 def latency_quantiles(
@@ -440,11 +440,11 @@ def latency_quantiles(
         table = grouped.quantile(np.asarray(qs)).unstack(-1)
         table.columns = names
         table.insert(0, "n", grouped.size())
-        return table.reset_index()
+        return mark(table.reset_index())
     row = {"n": [len(values)]} | {
         name: [float(values.quantile(x)) if len(values) else np.nan] for name, x in zip(names, qs, strict=True)
     }
-    return pd.DataFrame(row)
+    return mark(pd.DataFrame(row))
 
 
 #: The stages of :func:`funnel_counts`, from the input rows to delivery (``unsent`` only when there are any).
@@ -466,7 +466,7 @@ def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         of_rows = values / counts["rows"] if counts["rows"] else np.full(len(stages), np.nan)
         share = np.where(after & (counts["sent"] > 0), values / max(int(counts["sent"]), 1), np.nan)
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "stage": pd.Categorical(stages, categories=list(FUNNEL_STAGES)),
             "count": values,
@@ -474,6 +474,7 @@ def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
             "share": share,
         }
     )
+    return mark(table)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -528,7 +529,7 @@ def _with_rate(counts: pd.DataFrame, *, confidence: float) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         counts["rate"] = np.where(sent > 0, counts["delivered"].to_numpy() / sent, np.nan)
     counts["low"], counts["high"] = wilson_interval(counts["delivered"], counts["sent"], confidence=confidence)
-    return counts
+    return mark(counts, confidence=confidence)
 
 
 def _take_category(values: list[str | None], ids: np.ndarray) -> pd.Categorical[str]:

@@ -3,6 +3,11 @@ durations in seconds. The report document, the notebook tables and the plots' la
 so a number reads the same everywhere.
 
 Usage: ``display_table(analytics.delivery_rate(funnel, by="country"))`` → every cell as text.
+
+Tables from :mod:`smskit.analytics` (and ``experiments.compare_arms``, built on them) are *marked*
+(:func:`mark`: a key in ``DataFrame.attrs``, which pandas carries through ``head``, ``loc``, ``assign`` …).
+In a notebook, :mod:`smskit.notebook` shows marked tables through :func:`table_html`: the same numbers,
+read as percentages and ranges. The frame itself keeps its numbers (``0.942857``) for computing.
 """
 
 from __future__ import annotations
@@ -14,15 +19,42 @@ from typing import Any
 import pandas as pd
 
 __all__ = [
+    "MARK",
     "display_table",
     "format_interval",
     "format_percent",
     "format_pp",
     "format_pp_interval",
     "format_seconds",
+    "is_marked",
+    "mark",
+    "table_html",
 ]
 
 _RATE_COLUMNS = ("rate", "low", "high")
+#: The ``DataFrame.attrs`` key of a marked table; its value is the confidence level of its intervals.
+MARK = "smskit.confidence"
+
+
+def mark(frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Mark ``frame`` (in place, and return it) as a smskit table: notebooks show it formatted."""
+    frame.attrs[MARK] = float(confidence)
+    return frame
+
+
+def is_marked(frame: object) -> bool:
+    return isinstance(frame, pd.DataFrame) and MARK in frame.attrs
+
+
+def table_html(frame: pd.DataFrame, *, max_rows: int = 60) -> str:
+    """A marked table as HTML: :func:`display_table`'s text (percentages, ranges, pp, seconds), escaped,
+    the index shown only when it means something (not 0…n-1)."""
+    confidence = float(frame.attrs.get(MARK, 0.95))
+    shown = display_table(frame.head(max_rows), confidence=confidence)
+    plain = isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0 and frame.index.step == 1
+    html = shown.to_html(index=not plain, escape=True, border=0, classes="dataframe smskit-table")
+    more = f"<p>… {len(frame) - max_rows:,} more rows</p>" if len(frame) > max_rows else ""
+    return html + more
 
 
 def display_table(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -51,6 +51,7 @@ __all__ = [
     "MAX_NUMBERS_PER_CALL",
     "MAX_NUMBERS_PER_ITEM",
     "CampaignPlan",
+    "PlanSummary",
     "plan_campaign",
 ]
 
@@ -82,6 +83,24 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class PlanSummary(dict[str, Any]):
+    """:attr:`CampaignPlan.summary`: a plain dict of counts that a notebook shows as a two-column table."""
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for key, value in self.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "—"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif isinstance(value, int):
+                value = f"{value:,}"
+            rows.append(
+                f"<tr><th style='text-align:left'>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
+            )
+        return f'<table class="smskit-plan-summary">{"".join(rows)}</table>'
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -183,8 +202,9 @@ class CampaignPlan:
         )
 
     @cached_property
-    def summary(self) -> dict[str, Any]:
-        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs)."""
+    def summary(self) -> PlanSummary:
+        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs): a dict
+        that shows as a table in a notebook."""
         rec = self.recipients
         ready = rec[rec["state"] == "ready"]
         counts = rec["state"].value_counts().reindex(list(PLAN_STATES), fill_value=0)
@@ -192,16 +212,18 @@ class CampaignPlan:
         request = self._item_request
         first = np.r_[True, request[1:] != request[:-1]] if len(request) else np.empty(0, dtype=bool)
         api = np.bincount(self._item_api[first], minlength=len(APIS))
-        return {
-            "rows": len(rec),
-            **{str(k): int(v) for k, v in counts.items()},
-            "segments": int(ready["segments"].sum()),
-            "requests": int(first.sum()),
-            "batchSendSms": int(api[0]),
-            "batchSendDiffSms": int(api[1]),
-            "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
-            "sendable": self.sendable,
-        }
+        return PlanSummary(
+            {
+                "rows": len(rec),
+                **{str(k): int(v) for k, v in counts.items()},
+                "segments": int(ready["segments"].sum()),
+                "requests": int(first.sum()),
+                "batchSendSms": int(api[0]),
+                "batchSendDiffSms": int(api[1]),
+                "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
+                "sendable": self.sendable,
+            }
+        )
 
     @cached_property
     def fingerprint(self) -> str:
