@@ -38,7 +38,7 @@ from smskit.client import Client, SendResult, SmsItem
 from smskit.errors import DataValidationError, SmsKitError, SmsKitWarning, TransportError
 from smskit.protocol import PARTIAL, SUCCESS
 
-__all__ = ["CampaignWarning", "PlannedRequest", "send_campaign"]
+__all__ = ["CampaignWarning", "PlannedRequest", "campaign_id_for", "send_campaign"]
 
 _FATAL = {"auth", "permission", "quota"}
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -191,6 +191,12 @@ def _unsent(request: PlannedRequest, *, state: str, ledger_state: str, error: st
     return _Outcome(request.request_no, ledger_state, None, [state] * n, [None] * n, [None] * n, [error] * n, None)
 
 
+def campaign_id_for(plan: Any, campaign_id: str | None = None) -> str:
+    """The campaign id :func:`send_campaign` records ``plan`` under: ``campaign_id``, else one derived
+    from the plan's fingerprint (so the same plan resumes the same campaign)."""
+    return campaign_id or f"c{plan.fingerprint[:12]}"
+
+
 def _resolve_plan(plan: Any, plan_kwargs: dict[str, Any]) -> Any:
     if isinstance(plan, pd.DataFrame):
         from smskit.campaign.plan import plan_campaign
@@ -250,7 +256,7 @@ def send_campaign(
         plan.raise_if_invalid()
     if concurrency < 1:
         raise DataValidationError("concurrency must be at least 1", advice="use concurrency=4")
-    campaign_id = campaign_id or f"c{plan.fingerprint[:12]}"
+    campaign_id = campaign_id_for(plan, campaign_id)
     if not _CAMPAIGN_ID.match(campaign_id):
         raise DataValidationError(
             f"campaign_id {campaign_id!r} must be 1–64 letters, digits, '_', '-' or '.'",
