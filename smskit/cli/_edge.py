@@ -161,7 +161,8 @@ def plan_lines(
     id_column = getattr(plan, "id_column", None)
     reason = problems["problem"].astype(str).map(_reason_key)
     groups = pd.DataFrame({"state": problems["state"].astype(str), "reason": reason})
-    for (state, _), rows in groups.groupby(["state", "reason"], sort=False):
+    grouped = sorted(groups.groupby(["state", "reason"], sort=False), key=lambda group: -len(group[1]))
+    for (state, _), rows in grouped:  # the most frequent reason first
         texts = problems.loc[rows.index, "problem"].astype(str)
         heading = texts.value_counts().index[0]
         lines.append(f"  {len(rows):,} {state}: {cli_words(heading)}")
