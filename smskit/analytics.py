@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.states import NOT_SENT_STATES, SENT_STATES
+from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES, SENT_STATES
 from smskit.display import mark
 from smskit.errors import DataValidationError
 from smskit.numbers import country_of
@@ -40,7 +40,9 @@ __all__ = [
     "FUNNEL_HEADLINES",
     "FUNNEL_STAGES",
     "MESSAGE_HEADLINES",
+    "NOT_SENT_HEADLINES",
     "NOT_SENT_STATES",
+    "OCCASIONAL_HEADLINES",
     "SENT_STATES",
     "TIME_BINS",
     "add_number_info",
@@ -59,13 +61,17 @@ __all__ = [
     "wilson_interval",
 ]
 
+#: The not-sent states, as headline keys: every plan state but ``ready`` (``held_out`` → ``held out``),
+#: then ``unsent``. ``rows`` = these + ``sent``.
+NOT_SENT_HEADLINES: tuple[str, ...] = (*(s.replace("_", " ") for s in LEFT_OUT_STATES), "unsent")
+#: Not-sent keys shown only when some row has them (the others are always shown).
+OCCASIONAL_HEADLINES: tuple[str, ...] = tuple(k for k in NOT_SENT_HEADLINES if k not in ("invalid", "suppressed"))
+
 #: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
 #: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
 FUNNEL_HEADLINES: tuple[str, ...] = (
     "rows",
-    "invalid",
-    "suppressed",
-    "unsent",
+    *NOT_SENT_HEADLINES,
     "sent",
     "accepted",
     "delivered",
@@ -215,7 +221,8 @@ def headline_counts(frame: pd.DataFrame) -> pd.Series:
 
     A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
 
-    * ``rows`` every row; ``invalid``, ``suppressed``, ``unsent`` rows that were never sent;
+    * ``rows`` every row; ``invalid``, ``suppressed``, ``deferred``, ``expired``, ``held out`` (the plan's
+      states) and ``unsent`` (:data:`NOT_SENT_HEADLINES`) rows that were never sent;
     * ``sent`` rows a request was made for (accepted, rejected or unknown) — the rate's denominator;
     * ``accepted`` the platform took the number;
     * ``delivered`` a sent row whose every segment has a delivery report. It is gated on *sent*, not on
@@ -256,9 +263,7 @@ def headline_counts(frame: pd.DataFrame) -> pd.Series:
     unknown = state.eq("unknown").fillna(False).astype(bool) & ~reported & sent
     open_ = sent & ~rejected & ~unknown  # sent rows the status reports decide
     masks = {
-        "invalid": state.eq("invalid"),
-        "suppressed": state.eq("suppressed"),
-        "unsent": state.eq("unsent"),
+        **{key: state.eq(key.replace(" ", "_")) for key in NOT_SENT_HEADLINES},
         "sent": sent,
         "accepted": state.eq("accepted"),
         "delivered": delivered & sent,
@@ -447,20 +452,21 @@ def latency_quantiles(
     return mark(pd.DataFrame(row))
 
 
-#: The stages of :func:`funnel_counts`, from the input rows to delivery (``unsent`` only when there are any).
-FUNNEL_STAGES: tuple[str, ...] = ("rows", "invalid", "suppressed", "unsent", "sent", "accepted", "delivered")
+#: The stages of :func:`funnel_counts`, from the input rows to delivery (the :data:`OCCASIONAL_HEADLINES`
+#: only when some row has them).
+FUNNEL_STAGES: tuple[str, ...] = ("rows", *NOT_SENT_HEADLINES, "sent", "accepted", "delivered")
 
 
 def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """The funnel from the input rows: ``rows → invalid → suppressed → (unsent) → sent → accepted →
-    delivered``, counted by :func:`headline_counts`.
+    """The funnel from the input rows: ``rows → invalid → suppressed → (deferred, expired, held out,
+    unsent) → sent → accepted → delivered``, counted by :func:`headline_counts`.
 
     Returns columns ``stage, count, of_rows, share``: ``of_rows`` is each stage's share of the input
     rows, ``share`` its share of sent (NaN for the stages before sending).
     """
     _require(frame, ["state", "delivered"])
     counts = headline_counts(frame)
-    stages = [s for s in FUNNEL_STAGES if s != "unsent" or counts["unsent"]]
+    stages = [s for s in FUNNEL_STAGES if s not in OCCASIONAL_HEADLINES or counts[s]]
     values = counts[stages].to_numpy(dtype="int64")
     after = np.array([FUNNEL_STAGES.index(s) >= FUNNEL_STAGES.index("sent") for s in stages])
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -490,3 +490,19 @@ def test_not_accepted_groups_rows_by_reason_with_meaning_and_advice():
     assert (row["meaning"], row["advice"]) == (info.meaning, info.advice)
     assert table.set_index("code").loc["(unsent)", "error"] == "not sent: a"
     assert analytics.explain_code("(unsent)")[2].startswith("fix the cause")
+
+
+def test_every_not_sent_state_has_a_headline_and_the_rows_add_up():
+    """Plan states added later (deferred, expired, held_out) are counted, not folded into unsent."""
+    frame = synthetic_funnel(300, seed=9)
+    states = ["deferred", "expired", "held_out", "unsent"]
+    frame["state"] = frame["state"].cat.add_categories(states)
+    for i, state in enumerate(states):
+        frame.loc[frame.index[i * 5 : i * 5 + 5], "state"] = state
+    counts = analytics.headline_counts(frame)
+    assert [counts[k] for k in ("deferred", "expired", "held out", "unsent")] == [5, 5, 5, 5]
+    assert counts[list(analytics.NOT_SENT_HEADLINES)].sum() + counts["sent"] == counts["rows"] == len(frame)
+    stages = analytics.funnel_counts(frame)["stage"].astype(str).tolist()
+    left_out = ["invalid", "suppressed", "deferred", "expired", "held out", "unsent"]
+    assert stages == ["rows", *left_out, "sent", "accepted", "delivered"]
+    assert "held out" not in analytics.funnel_counts(synthetic_funnel(300, seed=9))["stage"].astype(str).tolist()

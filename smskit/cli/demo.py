@@ -102,9 +102,9 @@ def run_demo(
     opt_out = data / "opt_out.csv"
 
     recipients = read_recipients(data / "recipients.csv")
-    recipients.index = pd.RangeIndex(1, len(recipients) + 1, name=ROW_LABEL)  # rows as in the file, in every output
     recipients = recipients.assign(first_name=recipients["name"].str.split().str[0].fillna(""))
     recipients = assign_variants(recipients, {"A": 0.5, "B": 0.5}, seed=seed, stratify="tier")
+    recipients.index = pd.RangeIndex(1, len(recipients) + 1, name=ROW_LABEL)  # rows as in the file, in every output
     plan = plan_arms(
         recipients,
         arms=ARMS,

@@ -197,6 +197,9 @@ HEADLINE_LABELS: dict[str, str] = {
     "rows": "input rows",
     "invalid": "invalid (not sent)",
     "suppressed": "suppressed (not sent)",
+    "deferred": "deferred (not sent yet: a time rule)",
+    "expired": "expired (window closed, never sent)",
+    "held out": "held out (experiment holdout, not sent)",
     "unsent": "unsent (not sent yet)",
     "sent": "recipients sent to",
     "accepted": "accepted by the platform",
@@ -215,11 +218,11 @@ def overview_table(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, co
     number of reports read and the delivery rate with its interval (values as text)."""
     overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
     counts = analytics.headline_counts(frame)
-    before = (
-        ["rows", "invalid", "suppressed", "unsent", "sent", "accepted", "rejected", "unknown"]
-        if mode == "funnel"
-        else ["messages"]
-    )
+    if mode == "funnel":  # the input rows first; deferred, expired and held out only when some row is
+        shown = [k for k in analytics.NOT_SENT_HEADLINES if k not in analytics.OCCASIONAL_HEADLINES or counts[k]]
+        before = list(dict.fromkeys(["rows", *shown, "unsent", "sent", "accepted", "rejected", "unknown"]))
+    else:
+        before = ["messages"]
     rows: list[tuple[str, object]] = [(HEADLINE_LABELS[k], int(counts[k])) for k in before]
     rows.append((HEADLINE_LABELS["reports"], _reports_read(reports)))
     rows += [(HEADLINE_LABELS[k], int(counts[k])) for k in ("delivered", "failed", "awaiting report")]
