@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES, SENT_STATES
+from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES, OPEN_STATES, SENT_STATES
 from smskit.display import mark
 from smskit.errors import DataValidationError
 from smskit.numbers import country_of
@@ -42,7 +42,6 @@ __all__ = [
     "MESSAGE_HEADLINES",
     "NOT_SENT_HEADLINES",
     "NOT_SENT_STATES",
-    "OCCASIONAL_HEADLINES",
     "SENT_STATES",
     "TIME_BINS",
     "add_number_info",
@@ -64,8 +63,6 @@ __all__ = [
 #: The not-sent states, as headline keys: every plan state but ``ready`` (``held_out`` → ``held out``),
 #: then ``unsent``. ``rows`` = these + ``sent``.
 NOT_SENT_HEADLINES: tuple[str, ...] = (*(s.replace("_", " ") for s in LEFT_OUT_STATES), "unsent")
-#: Not-sent keys shown only when some row has them (the others are always shown).
-OCCASIONAL_HEADLINES: tuple[str, ...] = tuple(k for k in NOT_SENT_HEADLINES if k not in ("invalid", "suppressed"))
 
 #: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
 #: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
@@ -164,7 +161,7 @@ def not_accepted(results: pd.DataFrame) -> pd.DataFrame:
     """
     _require(results, ["state"])
     state = results["state"].astype("string")
-    rows = results.loc[state.isin(["rejected", "unknown", "unsent"]).fillna(False)]
+    rows = results.loc[state.isin(["rejected", *OPEN_STATES]).fillna(False)]
     st = rows["state"].astype("string")
     empty = pd.Series(pd.NA, index=rows.index, dtype="string")
     code = rows["status"].astype("string").str.strip() if "status" in rows.columns else empty
@@ -452,21 +449,21 @@ def latency_quantiles(
     return mark(pd.DataFrame(row))
 
 
-#: The stages of :func:`funnel_counts`, from the input rows to delivery (the :data:`OCCASIONAL_HEADLINES`
-#: only when some row has them).
+#: The stages of :func:`funnel_counts`, from the input rows to delivery (a not-sent stage only when some
+#: row has it).
 FUNNEL_STAGES: tuple[str, ...] = ("rows", *NOT_SENT_HEADLINES, "sent", "accepted", "delivered")
 
 
 def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """The funnel from the input rows: ``rows → invalid → suppressed → (deferred, expired, held out,
-    unsent) → sent → accepted → delivered``, counted by :func:`headline_counts`.
+    """The funnel from the input rows: ``rows → (invalid, suppressed, deferred, expired, held out, unsent:
+    those some row has) → sent → accepted → delivered``, counted by :func:`headline_counts`.
 
     Returns columns ``stage, count, of_rows, share``: ``of_rows`` is each stage's share of the input
     rows, ``share`` its share of sent (NaN for the stages before sending).
     """
     _require(frame, ["state", "delivered"])
     counts = headline_counts(frame)
-    stages = [s for s in FUNNEL_STAGES if s not in OCCASIONAL_HEADLINES or counts[s]]
+    stages = [s for s in FUNNEL_STAGES if s not in NOT_SENT_HEADLINES or counts[s]]
     values = counts[stages].to_numpy(dtype="int64")
     after = np.array([FUNNEL_STAGES.index(s) >= FUNNEL_STAGES.index("sent") for s in stages])
     with np.errstate(invalid="ignore", divide="ignore"):

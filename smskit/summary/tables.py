@@ -218,9 +218,9 @@ def overview_table(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, co
     number of reports read and the delivery rate with its interval (values as text)."""
     overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
     counts = analytics.headline_counts(frame)
-    if mode == "funnel":  # the input rows first; deferred, expired and held out only when some row is
-        shown = [k for k in analytics.NOT_SENT_HEADLINES if k not in analytics.OCCASIONAL_HEADLINES or counts[k]]
-        before = list(dict.fromkeys(["rows", *shown, "unsent", "sent", "accepted", "rejected", "unknown"]))
+    if mode == "funnel":  # the input rows first, then the not-sent states some row has
+        shown = [k for k in analytics.NOT_SENT_HEADLINES if counts[k]]
+        before = ["rows", *shown, "sent", "accepted", "rejected", "unknown"]
     else:
         before = ["messages"]
     rows: list[tuple[str, object]] = [(HEADLINE_LABELS[k], int(counts[k])) for k in before]

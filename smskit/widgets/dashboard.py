@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from smskit.analytics import OCCASIONAL_HEADLINES
+from smskit.analytics import NOT_SENT_HEADLINES
 from smskit.errors import SmsKitError
 from smskit.widgets._ipywidgets import W
 from smskit.widgets.views import (
@@ -124,8 +124,8 @@ class Dashboard:
                 caption = f"{len(reports):,} status report(s) so far."
             self.frame = frame
             counts = delivery_counts(frame)
-            rare = [k for k in OCCASIONAL_HEADLINES if k != "unsent" and k in counts and not counts[k]]
-            self.counts.value = counts_html(counts.drop(rare))
+            none = [k for k in NOT_SENT_HEADLINES if k in counts and not counts[k]]  # states no row has
+            self.counts.value = counts_html(counts.drop(none))
             text = caption.format(sent=int(counts.get("sent", 0)))
             self.caption.value = f'<div style="color:#555">{html.escape(text)}</div>'
             self.rates.value = rates_html(frame) if results is not None and counts.get("sent", 0) else ""
