@@ -46,3 +46,32 @@ def test_format_helpers():
     assert display.format_pp(-0.0333) == "-3.3 pp"
     assert display.format_seconds(20.04) == "20.0 s"
     assert display.format_seconds(pd.NA) == ""
+
+
+def test_compare_arms_tables_show_formatted_for_every_metric():
+    """compare_arms (its attrs carry metric and confidence) reads as percentages and pp, or as amounts for
+    the value metric; no column shows a raw float."""
+    import re
+    import warnings
+
+    from smskit import experiments
+
+    funnel = synthetic_funnel(2000, seed=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", experiments.ExperimentWarning)
+        arms = experiments.compare_arms(funnel, control="A")
+    assert display.is_marked(arms)
+    shown = display.display_table(arms).set_index("variant")
+    assert "mean" not in shown.columns  # it repeats rate
+    assert re.fullmatch(r"\d+\.\d%", shown.loc["B", "rate"])
+    assert re.fullmatch(r"[+-]\d+\.\d pp", shown.loc["B", "difference"])
+    assert re.fullmatch(r"[+-]\d+\.\d%", shown.loc["B", "lift"])
+    assert shown.loc["A", "lift"] == ""
+    assert re.fullmatch(r"\d\.\d{3}", shown.loc["B", "p_adjusted"])
+    assert not any(re.search(r"\d\.\d{5,}", cell) for cell in shown.to_numpy().ravel())
+    value = arms.drop(columns=["sent", "delivered", "rate", "z"])  # the shape of an outcome metric's table
+    value = value.assign(mean=[12.5, 14.25], low=[10.0, 12.0], high=[15.0, 16.5])
+    value.attrs = {"metric": "value", "confidence": 0.9}
+    shown = display.display_table(value).set_index("variant")
+    assert shown.loc["B", "mean"] == "14.25"
+    assert shown.loc["B", "90% interval"] == "12.00 to 16.50"
