@@ -137,3 +137,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _notebook_display() -> None:
+    """In a Jupyter kernel: formatted tables and readable warnings (see :mod:`smskit.notebook`)."""
+    import sys
+
+    if "ipykernel" in sys.modules:
+        from smskit import notebook
+
+        notebook.register()
+
+
+_notebook_display()

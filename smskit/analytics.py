@@ -30,24 +30,29 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.states import NOT_SENT_STATES, SENT_STATES
+from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES, OPEN_STATES, SENT_STATES
+from smskit.display import mark
 from smskit.errors import DataValidationError
 from smskit.numbers import country_of
 
 __all__ = [
     "DERIVED_KEYS",
     "FUNNEL_HEADLINES",
+    "FUNNEL_STAGES",
     "MESSAGE_HEADLINES",
+    "NOT_SENT_HEADLINES",
     "NOT_SENT_STATES",
     "SENT_STATES",
     "TIME_BINS",
     "add_number_info",
     "delivery_rate",
+    "explain_code",
     "failure_breakdown",
     "funnel_counts",
     "has_final_report",
     "headline_counts",
     "latency_quantiles",
+    "not_accepted",
     "quantile_name",
     "rate_over_time",
     "sent_rows",
@@ -56,13 +61,15 @@ __all__ = [
     "wilson_interval",
 ]
 
+#: The not-sent states, as headline keys: every plan state but ``ready`` (``held_out`` → ``held out``),
+#: then ``unsent``. ``rows`` = these + ``sent``.
+NOT_SENT_HEADLINES: tuple[str, ...] = (*(s.replace("_", " ") for s in LEFT_OUT_STATES), "unsent")
+
 #: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
 #: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
 FUNNEL_HEADLINES: tuple[str, ...] = (
     "rows",
-    "invalid",
-    "suppressed",
-    "unsent",
+    *NOT_SENT_HEADLINES,
     "sent",
     "accepted",
     "delivered",
@@ -97,6 +104,12 @@ _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
         "request",
         "Rejected at submission without a status code",
         "read the results' error column",
+    ),
+    "(unsent)": (
+        "request",
+        "Not sent: the run stopped before this request, or the platform refused it with nothing sent",
+        "fix the cause (could not connect: check SMSKIT_BASE_URL and the network), then re-run with the "
+        "same ledger: it sends only these",
     ),
 }
 
@@ -141,6 +154,37 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     return state.isin(SENT_STATES).fillna(False).astype(bool)
 
 
+def not_accepted(results: pd.DataFrame) -> pd.DataFrame:
+    """Why send results were not accepted: the ``rejected``, ``unknown`` and ``unsent`` rows grouped by
+    state, code and error, with the code's meaning and advice (:func:`explain_code`).
+
+    Returns columns ``state, code, count, error, meaning, advice``, most frequent first; ``code`` is the
+    status a rejection carried, else ``(rejected)``, ``(unknown)`` or ``(unsent)``.
+    """
+    _require(results, ["state"])
+    state = results["state"].astype("string")
+    rows = results.loc[state.isin(["rejected", *OPEN_STATES]).fillna(False)]
+    st = rows["state"].astype("string")
+    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
+    code = rows["status"].astype("string").str.strip() if "status" in rows.columns else empty
+    code = code.where(code.ne("") & code.ne("000000") & st.eq("rejected"))
+    code = code.fillna("(" + st + ")")
+    error = (rows["error"].astype("string") if "error" in rows.columns else empty).fillna("")
+    counts = (
+        pd.DataFrame({"state": st, "code": code, "error": error})
+        .value_counts(sort=False)
+        .rename("count")
+        .reset_index()
+        .sort_values(["count", "state", "code"], ascending=[False, True, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    info = [explain_code(str(c)) for c in counts["code"]]
+    counts["meaning"] = [i[1] for i in info]
+    counts["advice"] = [i[2] for i in info]
+    columns = ["state", "code", "count", "error", "meaning", "advice"]
+    return mark(counts[columns].astype({"state": str, "code": str, "error": str}))
+
+
 def time_bins(times: pd.Series, freq: str) -> int:
     """How many ``freq`` bins the span of ``times`` covers (NaT ignored; 0 when there are no times)."""
     t = pd.to_datetime(times, utc=True).dropna()
@@ -176,7 +220,8 @@ def headline_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.Ser
 
     A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
 
-    * ``rows`` every row; ``invalid``, ``suppressed``, ``unsent`` rows that were never sent;
+    * ``rows`` every row; ``invalid``, ``suppressed``, ``deferred``, ``expired``, ``held out`` (the plan's
+      states) and ``unsent`` (:data:`NOT_SENT_HEADLINES`) rows that were never sent;
     * ``sent`` rows a request was made for (accepted, rejected or unknown) — the rate's denominator;
     * ``accepted`` the platform took the number;
     * ``delivered`` a sent row whose every segment has a delivery report. It is gated on *sent*, not on
@@ -215,9 +260,7 @@ def headline_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.Ser
     unknown = state.eq("unknown").fillna(False).astype(bool) & ~reported & sent
     open_ = sent & ~rejected & ~unknown  # sent rows the status reports decide
     masks = {
-        "invalid": state.eq("invalid"),
-        "suppressed": state.eq("suppressed"),
-        "unsent": state.eq("unsent"),
+        **{key: state.eq(key.replace(" ", "_")) for key in NOT_SENT_HEADLINES},
         "sent": sent,
         "accepted": state.eq("accepted"),
         "delivered": delivered & sent,
@@ -336,7 +379,7 @@ def failure_breakdown(
     failed, n = work.loc[is_failed], n.loc[is_failed]
     code = _failure_codes(failed)
     counts = n.groupby(code.to_numpy(), sort=False).sum()
-    infos = {c: _code_info(c) for c in counts.index}
+    infos = {c: explain_code(c) for c in counts.index}
     out = pd.DataFrame(
         {
             "category": [infos[c][0] for c in counts.index],
@@ -373,7 +416,7 @@ def failure_breakdown(
     out = out.sort_values(["count", "code"], ascending=[False, True], kind="stable")
     if top is not None:
         out = out.head(top)
-    return out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]]
+    return mark(out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]])
 
 
 def latency_quantiles(
@@ -405,30 +448,43 @@ def latency_quantiles(
         table = grouped.quantile(np.asarray(qs)).unstack(-1)
         table.columns = names
         table.insert(0, "n", grouped.size())
-        return table.reset_index()
+        return mark(table.reset_index())
     row = {"n": [len(values)]} | {
         name: [float(values.quantile(x)) if len(values) else np.nan] for name, x in zip(names, qs, strict=True)
     }
-    return pd.DataFrame(row)
+    return mark(pd.DataFrame(row))
+
+
+#: The stages of :func:`funnel_counts`, from the input rows to delivery (a not-sent stage only when some
+#: row has it).
+FUNNEL_STAGES: tuple[str, ...] = ("rows", *NOT_SENT_HEADLINES, "sent", "accepted", "delivered")
 
 
 def funnel_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts (:func:`headline_counts`) and share of sent.
+    """The funnel from the input rows: ``rows → (invalid, suppressed, deferred, expired, held out, unsent:
+    those some row has) → sent → accepted → delivered``, counted by :func:`headline_counts`.
 
-    ``weight`` as in :func:`delivery_rate` (a column saying how many rows each row stands for).
+    Returns columns ``stage, count, of_rows, share``: ``of_rows`` is each stage's share of the input
+    rows, ``share`` its share of sent (NaN for the stages before sending). ``weight`` as in
+    :func:`delivery_rate` (a column saying how many rows each row stands for).
     """
     _require(frame, ["state", "delivered"] + ([weight] if weight else []))
-    stages = ["sent", "accepted", "delivered"]
-    counts = headline_counts(frame, weight=weight)[stages].to_numpy(dtype="int64")
+    counts = headline_counts(frame, weight=weight)
+    stages = [s for s in FUNNEL_STAGES if s not in NOT_SENT_HEADLINES or counts[s]]
+    values = counts[stages].to_numpy(dtype="int64")
+    after = np.array([FUNNEL_STAGES.index(s) >= FUNNEL_STAGES.index("sent") for s in stages])
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = counts / counts[0] if counts[0] else np.full(len(stages), np.nan)
-    return pd.DataFrame(
+        of_rows = values / counts["rows"] if counts["rows"] else np.full(len(stages), np.nan)
+        share = np.where(after & (counts["sent"] > 0), values / max(int(counts["sent"]), 1), np.nan)
+    table = pd.DataFrame(
         {
-            "stage": pd.Categorical(stages, categories=stages),
-            "count": counts,
+            "stage": pd.Categorical(stages, categories=list(FUNNEL_STAGES)),
+            "count": values,
+            "of_rows": of_rows,
             "share": share,
         }
     )
+    return mark(table)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -504,7 +560,7 @@ def _with_rate(counts: pd.DataFrame, *, confidence: float) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         counts["rate"] = np.where(sent > 0, counts["delivered"].to_numpy() / sent, np.nan)
     counts["low"], counts["high"] = wilson_interval(counts["delivered"], counts["sent"], confidence=confidence)
-    return counts
+    return mark(counts, confidence=confidence)
 
 
 def _take_category(values: list[str | None], ids: np.ndarray) -> pd.Categorical[str]:
@@ -529,7 +585,10 @@ def _failure_codes(failed: pd.DataFrame) -> pd.Series:
     return code.fillna("(no report)")
 
 
-def _code_info(code: str) -> tuple[str, str, str]:
+def explain_code(code: str) -> tuple[str, str, str]:
+    """``(category, meaning, advice)`` for a platform code (:func:`smskit.codes.lookup`) or one of the
+    pseudo-codes smskit shows for rows without one: ``(no report)``, ``(unknown)``, ``(rejected)``,
+    ``(unsent)``."""
     if code in _PSEUDO_CODES:
         return _PSEUDO_CODES[code]
     info = codes.lookup(code)

@@ -137,8 +137,9 @@ _OPT_OUT = "add the number to the opt-out list; only the subscriber or support c
 _TOMORROW = "send to this number again tomorrow, or ask support to lift the limit"
 _KEY = "check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in the console"
 _AKSK = (
-    "AK/SK: check the key and secret, and that nothing between you and the platform rewrites the signed "
-    "headers, path or query; smskit signs as Huawei's official SDK does"
+    "a wrong secret is the usual cause: check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in "
+    "the console; if they match, check that nothing between you and the platform rewrites the signed "
+    "headers, path or query (smskit signs as Huawei's official SDK does)"
 )
 _SDK_DATE = "send X-Sdk-Date as UTC yyyyMMdd'T'HHmmss'Z' (smskit does with auth='aksk')"
 

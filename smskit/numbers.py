@@ -38,7 +38,15 @@ from phonenumbers import timezone as pn_timezone
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, ValidationResult
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
-__all__ = ["UNKNOWN_TIME_ZONE", "country_of", "normalize_numbers", "normalize_one", "time_zone_sets"]
+__all__ = [
+    "REGIONS",
+    "UNKNOWN_TIME_ZONE",
+    "check_region",
+    "country_of",
+    "normalize_numbers",
+    "normalize_one",
+    "time_zone_sets",
+]
 
 REGION_CODE_FOR_NON_GEO_ENTITY = "001"
 
@@ -60,6 +68,30 @@ _TYPE_DESCS = (  # any match means valid, so the common types go first
     "uan",
     "voicemail",
 )
+
+
+#: The region codes phonenumbers knows (ISO 3166-1 alpha-2, plus a few such as ``AC``), sorted.
+REGIONS: tuple[str, ...] = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
+#: Names people write for a region that are not its ISO code → the code.
+_REGION_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def check_region(region: str, *, name: str = "default_region") -> str:
+    """``region`` upper-cased, when it is a region code of :data:`REGIONS` (``"gb"`` → ``"GB"``).
+
+    Anything else raises ``DataValidationError`` naming the value, a hint when it is a known alias
+    (``UK`` is ``GB``) and the valid codes; ``name`` is the option the value came from.
+    """
+    from smskit.errors import DataValidationError
+
+    code = str(region).strip().upper()
+    if code in REGIONS:
+        return code
+    hint = f"; did you mean {_REGION_ALIASES[code]}?" if code in _REGION_ALIASES else ""
+    raise DataValidationError(
+        f"{name} {region!r} is not a region code{hint}",
+        advice=f"use a two-letter ISO 3166 region code, one of: {', '.join(REGIONS)}",
+    )
 
 
 # ------------------------------------------------------------------------------------------- one number

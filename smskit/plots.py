@@ -26,7 +26,7 @@ import pandas as pd
 
 from smskit import analytics
 from smskit.codes import CATEGORY_COLORS
-from smskit.display import format_seconds
+from smskit.display import format_percent, format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -48,6 +48,13 @@ __all__ = [
 
 DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
 SENT_COLOR = "#0072B2"
+NOT_SENT_COLOR = "#BBBBBB"
+_STAGE_COLORS = {
+    "rows": "#666666",
+    "sent": SENT_COLOR,
+    "accepted": CATEGORY_COLORS["accepted"],
+    "delivered": DELIVERED_COLOR,
+}
 INTERVAL_COLOR = "#333333"
 ITT_COLOR = "#0072B2"
 CACE_COLOR = "#D55E00"
@@ -318,21 +325,31 @@ def latency(
 
 
 def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Bars for sent → accepted → delivered, each labelled with its count and share of sent."""
-    table = frame if _is_table(frame, ["stage", "count", "share"]) else analytics.funnel_counts(frame)
-    ax = _axes(ax, height=3)
+    """Bars from the input rows to delivery (:func:`smskit.analytics.funnel_counts`): rows, invalid,
+    suppressed, sent, accepted, delivered; each labelled with its count and share (of the input rows up
+    to *sent*, of sent after)."""
+    table = frame if _is_table(frame, ["stage", "count", "of_rows", "share"]) else analytics.funnel_counts(frame)
+    stages = [str(s) for s in table["stage"]]
+    ax = _axes(ax, height=max(3.0, 0.45 * len(table) + 1.2))
     y = np.arange(len(table))[::-1]
-    colors = [SENT_COLOR, CATEGORY_COLORS["accepted"], DELIVERED_COLOR]
+    colors = [_STAGE_COLORS.get(s, NOT_SENT_COLOR) for s in stages]
     ax.barh(y, table["count"], color=colors, height=0.6)
     peak = max(int(table["count"].max()), 1)
-    for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
-        text = f"{n:,}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+    for yi, (stage, n, of_rows, share) in enumerate(
+        zip(stages, table["count"], table["of_rows"], table["share"], strict=True)
+    ):
+        if stage == "rows":
+            text = f"{n:,}"
+        elif np.isfinite(share) and stage != "sent":
+            text = f"{n:,} ({format_percent(share)} of sent)"
+        else:
+            text = f"{n:,}" + (f" ({format_percent(of_rows)})" if np.isfinite(of_rows) else "")
         ax.annotate(text, (n, y[yi]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(y, [str(s) for s in table["stage"]])
-    ax.set_xlim(0, peak * 1.3)
+    ax.set_yticks(y, stages)
+    ax.set_xlim(0, peak * 1.35)
     _count_axis(ax.xaxis)
-    ax.set_xlabel("Messages")
-    ax.set_title("Campaign funnel: sent → accepted → delivered")
+    ax.set_xlabel("Recipients")
+    ax.set_title("Campaign funnel: input rows → sent → accepted → delivered")
     return ax
 
 

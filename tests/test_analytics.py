@@ -233,12 +233,29 @@ def test_latency_quantiles_match_numpy(funnel):
 
 
 def test_funnel_counts_stages(funnel):
+    """The funnel starts at the input rows (issue 12): rows → invalid → suppressed → sent → accepted → delivered."""
     table = analytics.funnel_counts(funnel)
-    assert table["stage"].tolist() == ["sent", "accepted", "delivered"]
-    sent = ~funnel["state"].isin(["invalid", "suppressed"])
-    assert table["count"].tolist() == [sent.sum(), (funnel["state"] == "accepted").sum(), funnel["delivered"].sum()]
-    assert table["share"].iloc[0] == 1.0
-    assert table["share"].iloc[2] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    assert table["stage"].tolist() == ["rows", "invalid", "suppressed", "sent", "accepted", "delivered"]
+    state = funnel["state"]
+    sent = ~state.isin(["invalid", "suppressed"])
+    assert table["count"].tolist() == [
+        len(funnel),
+        (state == "invalid").sum(),
+        (state == "suppressed").sum(),
+        sent.sum(),
+        (state == "accepted").sum(),
+        funnel["delivered"].sum(),
+    ]
+    assert table["of_rows"].iloc[0] == 1.0
+    assert table["of_rows"].iloc[3] == pytest.approx(sent.sum() / len(funnel))
+    assert table["share"].iloc[:3].isna().all()
+    assert table["share"].iloc[3] == 1.0
+    assert table["share"].iloc[5] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    with_unsent = funnel.assign(state=funnel["state"].cat.add_categories("unsent"))
+    with_unsent.loc[with_unsent.index[:7], "state"] = "unsent"
+    stages = analytics.funnel_counts(with_unsent).set_index("stage")["count"]
+    assert stages["unsent"] == 7
+    assert stages["sent"] == sent.sum() - sent.iloc[:7].sum()
 
 
 def test_importing_smskit_and_metrics_does_not_import_matplotlib():
@@ -273,7 +290,7 @@ def test_metrics_on_a_real_delivery_funnel():
     breakdown = analytics.failure_breakdown(funnel).set_index("code")
     assert breakdown["count"].to_dict() == {"(no report)": 1, "BLACK": 1, "E200028": 1}
     assert breakdown.loc["E200028", "category"] == "template"
-    assert analytics.funnel_counts(funnel)["count"].tolist() == [4, 3, 1]
+    assert analytics.funnel_counts(funnel)["count"].tolist() == [5, 1, 4, 3, 1]  # rows, invalid, sent, …
     assert analytics.latency_quantiles(funnel).loc[0, "p50"] == 30.0
     assert analytics.delivery_rate(funnel, by="country")["country"].astype(str).tolist() == ["CN", "DE", "FR", "SG"]
 
@@ -372,6 +389,7 @@ def test_an_unknown_send_settled_by_a_delivery_report_counts_as_delivered():
 @given(st.integers(min_value=0, max_value=10_000))
 @settings(max_examples=15, deadline=None)
 def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashboard(seed):
+    from smskit.reports.ingest import read_status_reports
     from smskit.summary.tables import HEADLINE_LABELS, overview_table
     from smskit.widgets import counts_html, delivery_counts
 
@@ -383,7 +401,8 @@ def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashbo
     assert counts[["invalid", "suppressed", "unsent", "sent"]].sum() == counts["rows"] == len(frame)
     assert delivery_counts(frame).equals(counts)
     assert _dashboard_tiles(counts_html(delivery_counts(frame))) == counts.to_dict()
-    overview = _report_overview_table(overview_table(frame, frame, mode="funnel", confidence=0.95))
+    no_reports = read_status_reports(pd.DataFrame({"sms_msg_id": [], "status": []}))
+    overview = _report_overview_table(overview_table(frame, no_reports, mode="funnel", confidence=0.95))
     for key in ("sent", "accepted", "rejected", "unknown", "delivered", "failed", "awaiting report"):
         assert overview[HEADLINE_LABELS[key]] == str(counts[key]), key
 
@@ -449,3 +468,41 @@ def test_the_report_bins_time_like_analytics():
     )
     options = summarize(reports, results=results).figures["delivery_over_time"][1]
     assert options["freq"] == analytics.time_bin(results["sent_at"], max_bins=min(48, n / 10)) == "15min"
+
+
+def test_not_accepted_groups_rows_by_reason_with_meaning_and_advice():
+    results = pd.DataFrame(
+        {
+            "state": ["accepted", "rejected", "rejected", "rejected", "unknown", "unsent", "unsent", "invalid"],
+            "status": ["000000", "E200028", "E200028", "E000101", None, None, None, None],
+            "error": [None, "x", "x", "Authentication failed", "connection lost", "not sent: a", "not sent: a", "bad"],
+        }
+    )
+    table = analytics.not_accepted(results)
+    assert table[["state", "code", "count"]].values.tolist() == [
+        ["rejected", "E200028", 2],
+        ["unsent", "(unsent)", 2],
+        ["rejected", "E000101", 1],
+        ["unknown", "(unknown)", 1],
+    ]
+    info = codes.lookup("E000101")
+    row = table.set_index("code").loc["E000101"]
+    assert (row["meaning"], row["advice"]) == (info.meaning, info.advice)
+    assert table.set_index("code").loc["(unsent)", "error"] == "not sent: a"
+    assert analytics.explain_code("(unsent)")[2].startswith("fix the cause")
+
+
+def test_every_not_sent_state_has_a_headline_and_the_rows_add_up():
+    """Plan states added later (deferred, expired, held_out) are counted, not folded into unsent."""
+    frame = synthetic_funnel(300, seed=9)
+    states = ["deferred", "expired", "held_out", "unsent"]
+    frame["state"] = frame["state"].cat.add_categories(states)
+    for i, state in enumerate(states):
+        frame.loc[frame.index[i * 5 : i * 5 + 5], "state"] = state
+    counts = analytics.headline_counts(frame)
+    assert [counts[k] for k in ("deferred", "expired", "held out", "unsent")] == [5, 5, 5, 5]
+    assert counts[list(analytics.NOT_SENT_HEADLINES)].sum() + counts["sent"] == counts["rows"] == len(frame)
+    stages = analytics.funnel_counts(frame)["stage"].astype(str).tolist()
+    left_out = ["invalid", "suppressed", "deferred", "expired", "held out", "unsent"]
+    assert stages == ["rows", *left_out, "sent", "accepted", "delivered"]
+    assert "held out" not in analytics.funnel_counts(synthetic_funnel(300, seed=9))["stage"].astype(str).tolist()

@@ -271,3 +271,14 @@ def test_time_zone_sets_of_missing_and_unplaceable_numbers() -> None:
         (UNKNOWN_TIME_ZONE,),
         ("America/New_York",),
     ]
+
+
+def test_check_region_accepts_codes_and_names_the_alias() -> None:
+    from smskit.errors import DataValidationError
+    from smskit.numbers import REGIONS, check_region
+
+    assert check_region("gb") == "GB"
+    assert "GB" in REGIONS
+    with pytest.raises(DataValidationError, match=r"'UK' is not a region code; did you mean GB\?") as caught:
+        check_region("UK")
+    assert "GB, GD" in caught.value.advice

@@ -125,9 +125,12 @@ def test_funnel_bars_are_stage_counts(funnel):
     counts = analytics.funnel_counts(funnel)["count"].tolist()
     bars = sorted(_bars(ax), key=lambda b: -b.get_y())
     assert [b.get_width() for b in bars] == counts
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["sent", "accepted", "delivered"]
-    assert bars[2].get_facecolor() == to_rgba(CATEGORY_COLORS["delivered"])
-    assert ax.get_xlabel() == "Messages"
+    stages = ["rows", "invalid", "suppressed", "sent", "accepted", "delivered"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == stages
+    assert bars[-1].get_facecolor() == to_rgba(CATEGORY_COLORS["delivered"])
+    labels = [t.get_text() for t in ax.texts]
+    assert labels[-1].endswith("of sent)")
+    assert ax.get_xlabel() == "Recipients"
     assert "funnel" in ax.get_title()
 
 

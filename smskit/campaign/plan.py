@@ -37,7 +37,8 @@ import pandas as pd
 
 from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES
 from smskit.errors import DataValidationError
-from smskit.numbers import normalize_codes
+from smskit.frames import FUNNEL_ADDED, RESULTS
+from smskit.numbers import check_region, normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
 from smskit.protocol import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
 from smskit.templates import Template, load_templates
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_NUMBERS_PER_CALL",
     "MAX_NUMBERS_PER_ITEM",
     "CampaignPlan",
+    "PlanSummary",
     "plan_campaign",
 ]
 
@@ -63,6 +65,9 @@ _READY = PLAN_STATES.index("ready")  # state codes into PLAN_DTYPE
 _INVALID = PLAN_STATES.index("invalid")
 _SUPPRESSED = PLAN_STATES.index("suppressed")
 _HELD_OUT = PLAN_STATES.index("held_out")
+_PLAN_COLUMNS = ("to", "region", "template_id", "params", "signature", "text", "encoding", "segments", "state")
+#: Columns the plan, the results and the funnel add: an ``id=`` column may not be named like one.
+_RESERVED = frozenset((*_PLAN_COLUMNS, "problem", "request_no", "item_no", *RESULTS.columns, *FUNNEL_ADDED))
 
 
 @contextmanager
@@ -80,12 +85,31 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class PlanSummary(dict[str, Any]):
+    """:attr:`CampaignPlan.summary`: a plain dict of counts that a notebook shows as a two-column table."""
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for key, value in self.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "—"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif isinstance(value, int):
+                value = f"{value:,}"
+            rows.append(
+                f"<tr><th style='text-align:left'>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
+            )
+        return f'<table class="smskit-plan-summary">{"".join(rows)}</table>'
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class CampaignPlan:
     """What a campaign will send; pure data (see the module docstring).
 
-    ``recipients`` has one row per input row (input index): to, region, template_id, params,
-    signature, text, encoding, segments, state, problem, request_no, item_no. ``items`` has one row
+    ``recipients`` has one row per input row (input index): the ``id=`` column when one was named,
+    then to, region, template_id, params, signature, text, encoding, segments, state, problem,
+    request_no, item_no. ``items`` has one row
     per API item (to, rows = input index labels, template_id, params, signature), ordered by
     request; ``requests`` one row per API call.
     """
@@ -94,6 +118,7 @@ class CampaignPlan:
     sender: str | None = None
     signature: str | None = None
     skip_invalid: bool = False
+    id_column: str | None = None  # the recipients' own id column, first in recipients/problems/results
     _order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # ready rows, send order
     _item_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     _item_request: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -108,9 +133,14 @@ class CampaignPlan:
 
     @cached_property
     def problems(self) -> pd.DataFrame:
-        """The rows that will not be sent (input index): to, template_id, state, problem."""
+        """The rows that will not be sent (input index): the id column (when named), to, template_id,
+        state, problem."""
         rec = self.recipients
-        return rec.loc[rec["state"] != "ready", ["to", "template_id", "state", "problem"]]
+        return rec.loc[rec["state"] != "ready", [*self._id, "to", "template_id", "state", "problem"]]
+
+    @property
+    def _id(self) -> list[str]:
+        return [self.id_column] if self.id_column is not None else []
 
     @cached_property
     def items(self) -> pd.DataFrame:
@@ -172,8 +202,9 @@ class CampaignPlan:
         )
 
     @cached_property
-    def summary(self) -> dict[str, Any]:
-        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs)."""
+    def summary(self) -> PlanSummary:
+        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs): a dict
+        that shows as a table in a notebook."""
         rec = self.recipients
         ready = rec[rec["state"] == "ready"]
         counts = rec["state"].value_counts().reindex(list(PLAN_STATES), fill_value=0)
@@ -181,16 +212,18 @@ class CampaignPlan:
         request = self._item_request
         first = np.r_[True, request[1:] != request[:-1]] if len(request) else np.empty(0, dtype=bool)
         api = np.bincount(self._item_api[first], minlength=len(APIS))
-        return {
-            "rows": len(rec),
-            **{str(k): int(v) for k, v in counts.items()},
-            "segments": int(ready["segments"].sum()),
-            "requests": int(first.sum()),
-            "batchSendSms": int(api[0]),
-            "batchSendDiffSms": int(api[1]),
-            "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
-            "sendable": self.sendable,
-        }
+        return PlanSummary(
+            {
+                "rows": len(rec),
+                **{str(k): int(v) for k, v in counts.items()},
+                "segments": int(ready["segments"].sum()),
+                "requests": int(first.sum()),
+                "batchSendSms": int(api[0]),
+                "batchSendDiffSms": int(api[1]),
+                "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
+                "sendable": self.sendable,
+            }
+        )
 
     @cached_property
     def fingerprint(self) -> str:
@@ -227,7 +260,7 @@ class CampaignPlan:
         why = "; ".join(f"{n}× {p}" for p, n in reasons.items())
         raise DataValidationError(
             f"{len(bad)} of {len(rec)} rows are invalid ({why})",
-            rows=bad[["to", "template_id", "params", "problem"]],
+            rows=bad[[*self._id, "to", "template_id", "params", "problem"]],
             advice="fix those rows, or plan with skip_invalid=True to send only the valid ones",
         )
 
@@ -275,6 +308,7 @@ def plan_campaign(
     opt_out: Iterable[str] | pd.Series | pd.DataFrame | str | os.PathLike[str] | None = None,
     skip_invalid: bool = False,
     held_out: Sequence[bool] | np.ndarray | None = None,
+    id: str | None = None,
 ) -> CampaignPlan:
     """Plan a campaign over ``recipients`` (never mutated; its index is kept and must be unique).
 
@@ -300,8 +334,13 @@ def plan_campaign(
         Make the plan sendable although some rows are invalid (they are skipped).
     held_out
         Boolean per row: an experiment's holdout (``experiments.plan_arms``), state ``held_out``, never sent.
+    id
+        The recipients' own id column (e.g. ``"customer_id"``): carried first into ``recipients``,
+        ``problems``, the results and the funnel, so every row can be found by the user's id.
     """
-    _check_arguments(recipients, template_id, template_column, params, to)
+    _check_arguments(recipients, template_id, template_column, params, to, id)
+    if default_region is not None:
+        default_region = check_region(default_region)
     cols = [params] if isinstance(params, str) else list(params)
     catalog = load_templates(templates) if isinstance(templates, (str, os.PathLike)) else templates
     index = recipients.index
@@ -378,11 +417,14 @@ def plan_campaign(
         index=index,
         copy=False,
     )
+    if id is not None:
+        rows.insert(0, id, recipients[id])
     return CampaignPlan(
         recipients=rows,
         sender=sender,
         signature=signature,
         skip_invalid=skip_invalid,
+        id_column=id,
         _order=order,
         _item_bounds=bounds,
         _item_request=item_request,
@@ -391,7 +433,7 @@ def plan_campaign(
 
 
 def _check_arguments(
-    frame: pd.DataFrame, template_id: str | None, template_column: str | None, params: Any, to: str
+    frame: pd.DataFrame, template_id: str | None, template_column: str | None, params: Any, to: str, id: str | None
 ) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(
@@ -403,12 +445,17 @@ def _check_arguments(
             advice="template_id for one template, template_column for a template per row",
         )
     cols = [params] if isinstance(params, str) else list(params)
-    wanted = [to, *cols] + ([template_column] if template_column else [])
+    wanted = [to, *cols] + ([template_column] if template_column else []) + ([id] if id is not None else [])
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise DataValidationError(
             f"recipients have no column(s) {missing}; they have {list(frame.columns)}",
-            advice="pass to=, params= and template_column= with existing column names",
+            advice="pass to=, params=, template_column= and id= with existing column names",
+        )
+    if id is not None and id in _RESERVED:
+        raise DataValidationError(
+            f"the id column {id!r} has the name of a column smskit adds to the plan or the results",
+            advice=f"rename it; these names are taken: {sorted(_RESERVED)}",
         )
     if len(cols) > MAX_VARIABLES:
         raise DataValidationError(

@@ -924,7 +924,7 @@ def _limits(
         if lim.same_message:
             assert msg_row is not None
             assert msg_ev is not None
-            span = int(msg_row.max(initial=0)) + 1
+            span = int(max(msg_row.max(initial=0), msg_ev.max(initial=0))) + 1  # history's messages too
             key_row = number * span + msg_row
             key_ev = ev_number[inside] * span + msg_ev[inside]
             keys, row_key = np.unique(key_row, return_inverse=True)

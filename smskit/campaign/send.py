@@ -38,7 +38,7 @@ from smskit.client import Client, SendResult, SmsItem
 from smskit.errors import DataValidationError, SmsKitError, SmsKitWarning, TransportError
 from smskit.protocol import PARTIAL, SUCCESS
 
-__all__ = ["CampaignWarning", "PlannedRequest", "send_campaign"]
+__all__ = ["CampaignWarning", "PlannedRequest", "campaign_id_for", "send_campaign"]
 
 _FATAL = {"auth", "permission", "quota"}
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -191,6 +191,12 @@ def _unsent(request: PlannedRequest, *, state: str, ledger_state: str, error: st
     return _Outcome(request.request_no, ledger_state, None, [state] * n, [None] * n, [None] * n, [error] * n, None)
 
 
+def campaign_id_for(plan: Any, campaign_id: str | None = None) -> str:
+    """The campaign id :func:`send_campaign` records ``plan`` under: ``campaign_id``, else one derived
+    from the plan's fingerprint (so the same plan resumes the same campaign)."""
+    return campaign_id or f"c{plan.fingerprint[:12]}"
+
+
 def _resolve_plan(plan: Any, plan_kwargs: dict[str, Any]) -> Any:
     if isinstance(plan, pd.DataFrame):
         from smskit.campaign.plan import plan_campaign
@@ -242,15 +248,15 @@ def send_campaign(
 
     Returns
     -------
-    DataFrame on the plan's index: to, template_id, state, sms_msg_id, status, error, sent_at,
-    extend, request_no.
+    DataFrame on the plan's index: the plan's ``id=`` column when it has one, then to, template_id,
+    state, sms_msg_id, status, error, sent_at, extend, request_no.
     """
     plan = _resolve_plan(plan, plan_kwargs)
     if not getattr(plan, "skip_invalid", False):
         plan.raise_if_invalid()
     if concurrency < 1:
         raise DataValidationError("concurrency must be at least 1", advice="use concurrency=4")
-    campaign_id = campaign_id or f"c{plan.fingerprint[:12]}"
+    campaign_id = campaign_id_for(plan, campaign_id)
     if not _CAMPAIGN_ID.match(campaign_id):
         raise DataValidationError(
             f"campaign_id {campaign_id!r} must be 1–64 letters, digits, '_', '-' or '.'",
@@ -323,6 +329,9 @@ def send_campaign(
         },
         index=recipients.index,
     )
+    id_column = getattr(plan, "id_column", None)
+    if id_column is not None:  # the user's own id first, so every result row can be found by it
+        results.insert(0, id_column, recipients[id_column])
     left = results["state"].isin(OPEN_STATES)
     if left.any():
         counts = results.loc[left, "state"].value_counts()

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sqlite3
 import sys
 import threading
 from types import FrameType
 
 from smskit._server import LOOPBACK
+from smskit.cli._edge import error_line, port
 from smskit.cli._secrets import refuse_on_argv
 from smskit.errors import ConfigError, ReportError
 from smskit.reports.receiver import CallbackReceiver
@@ -29,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     }
     refuse_on_argv(parser, refused)
     parser.add_argument("--host", default=LOOPBACK, help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    parser.add_argument("--port", type=port, default=0, help="port (default: a free one)")
     parser.add_argument("--store", default="reports.sqlite", help="SQLite store (default reports.sqlite)")
     parser.add_argument(
         "--token-file",
@@ -73,8 +75,8 @@ def cli_main(args: argparse.Namespace) -> int:
             public_url=args.public_url,
         )
         rx.start()
-    except (ConfigError, ReportError, OSError) as exc:
-        print(f"smskit receive: {exc}", file=sys.stderr)
+    except (ConfigError, ReportError, OSError, sqlite3.Error) as exc:
+        print(error_line("receive", exc, about=f"the report store {args.store}"), file=sys.stderr)
         return 2
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -1,10 +1,12 @@
 """``smskit report``: ingest status reports and write delivery figures and a summary (Markdown + HTML).
 
 Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
-``--results`` (the CSV from ``smskit send --out``) the report covers every sent recipient (the funnel);
+``--results`` (the CSV from ``smskit send --out``) the report covers every input row (the funnel);
 without it, the reported messages. With ``--warehouse DIR`` the results and reports come from a
 :class:`smskit.Warehouse` (``--campaign``/``--since`` select the sends; the engine picks the reports
-they need). Exit codes: 0 written; 2 bad input (missing or unreadable file).
+they need). It prints a one-line headline, the campaigns covered (``--campaign`` keeps one) and the
+overview. Exit codes: 0 written; 2 bad input (missing or unreadable file, an unknown ``--by`` column or
+``--campaign``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from smskit.summary import DeliveryReport
 
+from smskit.cli._edge import error_line
 from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["add_arguments", "cli_main"]
@@ -25,7 +28,6 @@ __all__ = ["add_arguments", "cli_main"]
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="report store, callback log or export")
     parser.add_argument("--warehouse", metavar="DIR", help="read results and reports from this warehouse")
-    parser.add_argument("--campaign", metavar="C", action="append", help="with --warehouse: only this campaign")
     parser.add_argument("--since", metavar="DATE", help="with --warehouse: only sends at or after DATE (UTC)")
     parser.add_argument("--results", metavar="results.csv", help="send results (smskit send --out): the funnel")
     parser.add_argument("--out", metavar="DIR", default="report", help="output directory (default report/)")
@@ -38,6 +40,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--by", metavar="COLUMN", action="append", help="break the delivery rate down by COLUMN (repeatable)"
+    )
+    parser.add_argument(
+        "--campaign",
+        metavar="ID",
+        action="append",
+        help="report on this campaign only (the campaign id smskit send put in extend; with --warehouse, the "
+        "sends archived under it; repeatable)",
     )
     parser.add_argument(
         "--send-time-column",
@@ -98,10 +107,18 @@ def cli_main(args: argparse.Namespace) -> int:
             if found:
                 send_info = pd.concat(found)
                 send_info = send_info.loc[~send_info.index.duplicated()]
-        report = summarize(reports, results=results, send_info=send_info, by=args.by, sources=args.sources)
+        report = summarize(
+            reports,
+            results=results,
+            send_info=send_info,
+            by=args.by,
+            sources=args.sources,
+            campaign=args.campaign,
+            unknown_by="raise",
+        )
         paths = write_report(report, args.out, title=args.title)
     except (SmsKitError, ValueError, OSError) as exc:
-        print(f"smskit report: {exc}", file=sys.stderr)
+        print(error_line("report", exc), file=sys.stderr)
         return 2
     _print(report, paths)
     return 0
@@ -124,16 +141,19 @@ def _from_warehouse(args: argparse.Namespace) -> int:
         if results.empty:
             print(f"smskit report: no send results in {args.warehouse} for that selection", file=sys.stderr)
             return 2
-        report = summarize(reports, results=results, by=args.by, sources=[args.warehouse])
+        report = summarize(reports, results=results, by=args.by, sources=[args.warehouse], unknown_by="raise")
         paths = write_report(report, args.out, title=args.title)
     except (SmsKitError, ValueError, OSError) as exc:
-        print(f"smskit report: {exc}", file=sys.stderr)
+        print(error_line("report", exc), file=sys.stderr)
         return 2
     _print(report, paths)
     return 0
 
 
 def _print(report: DeliveryReport, paths: Mapping[str, object]) -> None:
+    print(report.headline)
+    if report.campaigns:
+        print("campaigns: " + ", ".join(report.campaigns))
     overview = report.tables["Overview"]
     for measure, value in overview.itertuples(index=False):
         print(f"{measure}: {value}")

@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 
 from smskit.csvfiles import write_csv
+from smskit.summary.inputs import ROW_LABEL
 from smskit.summary.render import render_html, render_markdown
 from smskit.summary.tables import DeliveryReport
 
@@ -32,7 +33,10 @@ def write_report(
     page = out / "report.html"
     page.write_text(render_html(report, figures, title=title), encoding="utf-8")
     data = out / "delivery.csv"
-    write_csv(report.frame, data, index=report.mode == "funnel")  # formula-like cells neutralized
+    if report.mode == "funnel":  # one row per input row, named by its index (never an anonymous column)
+        write_csv(report.frame.rename_axis(str(report.frame.index.name or ROW_LABEL)), data)
+    else:
+        write_csv(report.frame, data, index=False)  # formula-like cells neutralized
     return {**paths, "markdown": markdown, "html": page, "data": data}
 
 

@@ -13,16 +13,19 @@ from smskit.errors import DataValidationError, ReportError
 from smskit.frames import RESULTS
 from smskit.reports.ingest import EXPORT_COLUMN_OF, parse_times, read_table_file
 
-__all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
+__all__ = ["RESULT_COLUMNS", "ROW_LABEL", "export_send_info", "message_frame", "read_results"]
 
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 
+#: The name of the recipients' row number in results and delivery files written by smskit.
+ROW_LABEL = "row"
 #: Columns a ``send_campaign`` results file must have.
 RESULT_COLUMNS: tuple[str, ...] = ("to", "state", "sms_msg_id", "sent_at")
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a results CSV as written by ``smskit send --out`` (the index in the first column).
+    """Read a results CSV as written by ``smskit send --out``: its ``row`` column (the recipient's row in
+    the input file) becomes the index; the user's id column, when there is one, stays a column.
 
     Every column stays ``str`` (numbers keep their leading zeros); ``sent_at`` becomes UTC.
     """
@@ -30,11 +33,14 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ReportError(f"results file {path} does not exist", advice="pass the file written by smskit send --out")
     try:
-        frame = restore_formulas(pd.read_csv(path, dtype=str, index_col=0))  # as write_csv neutralized them
+        frame = restore_formulas(pd.read_csv(path, dtype=str))  # as write_csv neutralized them
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(
             f"cannot read results file {path}: {exc}", advice="pass a CSV from smskit send --out"
         ) from exc
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first == ROW_LABEL or first.startswith("Unnamed: 0"):  # the recipients' row (older files: unnamed)
+        frame = frame.set_index(frame.columns[0]).rename_axis(ROW_LABEL if first == ROW_LABEL else None)
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
     if missing:
         raise DataValidationError(

@@ -8,7 +8,7 @@ import html
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,10 @@ __all__ = ["display_table", "html_sections", "render_html", "render_markdown"]
 def render_markdown(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]], *, title: str) -> str:
     """The report as Markdown; figures are linked by file name (next to the ``.md`` file)."""
     lines = [f"# {_md_text(title)}", ""]
+    if report.headline:
+        lines += [f"**{_md_text(report.headline)}**", ""]
+    if report.campaigns:
+        lines += [_campaigns_text(report, _md_text), ""]
     if report.sources:
         lines += ["Sources: " + ", ".join(_md_text(s) for s in report.sources), ""]
     for heading, table in report.tables.items():
@@ -57,6 +61,10 @@ def html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]
     """Sources, tables, figures and notes as escaped HTML blocks (no page, no styles)."""
     esc = html.escape
     parts: list[str] = []
+    if report.headline:
+        parts.append(f'<p class="headline"><strong>{esc(report.headline)}</strong></p>')
+    if report.campaigns:
+        parts.append(f"<p>{_campaigns_text(report, esc)}</p>")
     if report.sources:
         parts.append("<p>Sources: " + ", ".join(f"<code>{esc(s)}</code>" for s in report.sources) + "</p>")
     for heading, table in report.tables.items():
@@ -72,6 +80,11 @@ def html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]
     if report.notes:
         parts += ["<h2>Notes</h2>", "<ul>", *[f"<li>{esc(n)}</li>" for n in report.notes], "</ul>"]
     return parts
+
+
+def _campaigns_text(report: DeliveryReport, escape: Any) -> str:
+    word = "Campaign" if len(report.campaigns) == 1 else "Campaigns"
+    return f"{word}: " + ", ".join(escape(c) for c in report.campaigns)
 
 
 def _md_text(text: object) -> str:

@@ -25,9 +25,11 @@ from smskit.templates.encoding import GSM7_CHARS
 __all__ = [
     "PARAM_HINTS",
     "Preview",
+    "already_sent",
     "confirmation_html",
     "counts_html",
     "default_param_columns",
+    "default_template",
     "delivery_counts",
     "error_html",
     "figure_png",
@@ -38,6 +40,7 @@ __all__ = [
     "preview_message",
     "preview_row",
     "problem_rows",
+    "rates_html",
     "row_labels",
     "send_summary",
     "state_counts",
@@ -231,45 +234,90 @@ def preview_html(preview: Preview) -> str:
     return "".join(out)
 
 
-def send_summary(plan: Any, *, price_per_segment: float | None = None) -> dict[str, Any]:
-    """What confirming would send: recipients, rows left out, API requests, segments and estimated cost.
+def already_sent(plan: Any, request_states: Mapping[int, str]) -> pd.Series:
+    """Mask of ``plan``'s ready rows that a ledger already holds as sent: rows of requests it records as
+    anything but ``pending`` (``done``, ``in_flight``, ``unknown``), which ``send_campaign`` does not send
+    again. ``request_states`` is ``Ledger.request_states(campaign_id)``."""
+    taken = [n for n, state in request_states.items() if state != "pending"]
+    rec = plan.recipients
+    return (rec["request_no"].isin(taken) & rec["state"].eq("ready")).fillna(False).astype(bool)
 
-    Counts come from ``plan.summary``; ``cost`` is ``segments * price_per_segment`` or ``None`` when
-    no price is given.
+
+def send_summary(plan: Any, *, price_per_segment: float | None = None, sent: pd.Series | None = None) -> dict[str, Any]:
+    """What confirming would send: recipients left to send, rows already sent (``sent``: the mask from
+    :func:`already_sent`), rows left out, API requests, segments and estimated cost of what is left.
+
+    Without ``sent`` the counts are ``plan.summary``'s; ``cost`` is ``segments * price_per_segment``,
+    or ``None`` when no price is given.
     """
     s = plan.summary
-    segs = int(s["segments"])
+    segs, requests, done = int(s["segments"]), int(s["requests"]), 0
+    if sent is not None and sent.any():
+        rec = plan.recipients
+        left = rec["state"].eq("ready") & ~sent
+        done = int(sent.sum())
+        segs = int(rec.loc[left, "segments"].fillna(0).sum())
+        requests = int(rec.loc[left, "request_no"].nunique())
     return {
-        "recipients": int(s["ready"]),
+        "recipients": int(s["ready"]) - done,
+        "already_sent": done,
         "left_out": int(sum(s[state] for state in LEFT_OUT_STATES)),
-        "requests": int(s["requests"]),
+        "requests": requests,
         "segments": segs,
         "cost": None if price_per_segment is None else round(segs * float(price_per_segment), 6),
     }
 
 
 def confirmation_html(summary: Mapping[str, Any], *, template_id: str = "", currency: str = "") -> str:
-    """The confirmation box shown before anything is sent."""
+    """The confirmation box shown before sending; it says what the ledger already holds, so a plan that
+    was sent never reads as "about to send … nothing has been sent yet" again."""
     n = summary["recipients"]
+    done = int(summary.get("already_sent", 0))
+    what = f" with template <code>{html.escape(template_id)}</code>" if template_id else ""
+    if n == 0 and done:
+        return (
+            '<div class="smskit-confirm smskit-nothing-left" style="border:2px solid #009E73;border-radius:8px;'
+            'padding:8px 12px;background:#f0fff7">'
+            f"<b>0 left to send, {done:,} already sent</b>{what}: the ledger holds every message of this plan, "
+            "so confirming sends nothing. The results are in <code>composer.results</code>.</div>"
+        )
     rows = [
         ("Recipients", f"{n:,}"),
+        ("Already sent (in the ledger, not sent again)", f"{done:,}"),
         ("Left out (invalid or opted out)", f"{summary['left_out']:,}"),
         ("API requests", f"{summary['requests']:,}"),
         ("Segments (billed units)", f"{summary['segments']:,}"),
     ]
+    if not done:
+        del rows[1]
     if summary.get("cost") is not None:
         rows.append(("Estimated cost", f"{summary['cost']:,.2f} {currency}".strip()))
     table = "".join(
         f"<tr><th style='text-align:left;padding-right:16px'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
         for k, v in rows
     )
-    what = f" with template <code>{html.escape(template_id)}</code>" if template_id else ""
+    plural = "s" if n != 1 else ""
+    if done:
+        head = f"<b>{n:,} left to send{what}, {done:,} already sent.</b> Only the {n:,} are sent."
+    else:
+        head = f"<b>About to send {n:,} message{plural}{what}.</b> Nothing has been sent yet."
     return (
         '<div class="smskit-confirm" style="border:2px solid #D55E00;border-radius:8px;padding:8px 12px;'
-        'background:#fff7f0">'
-        f"<b>About to send {n:,} message{'s' if n != 1 else ''}{what}.</b> Nothing has been sent yet."
-        f"<table style='margin-top:4px'>{table}</table></div>"
+        f"background:#fff7f0\">{head}<table style='margin-top:4px'>{table}</table></div>"
     )
+
+
+def default_template(
+    templates: Mapping[str, tpl.Template], columns: Sequence[str], *, exclude: Sequence[str] = ()
+) -> str | None:
+    """The template a composer starts with: never a verification code for a list. The first marketing or
+    notification template whose variables all find a column (:func:`default_param_columns`), else the
+    first marketing or notification template, else none (the user picks)."""
+    listable = [tid for tid, t in templates.items() if t.kind in ("marketing", "notification")]
+    for tid in listable:
+        if None not in default_param_columns(templates[tid].variables, columns, exclude=exclude):
+            return tid
+    return listable[0] if listable else None
 
 
 def frame_html(frame: pd.DataFrame, *, max_rows: int = 20, caption: str = "") -> str:
@@ -303,6 +351,25 @@ def counts_html(counts: pd.Series) -> str:
         for k, v in counts.items()
     )
     return f'<div class="smskit-counts">{tiles}</div>'
+
+
+def rates_html(funnel: pd.DataFrame, *, by: str = "template_id") -> str:
+    """The funnel's delivery rate per ``by`` (overall when the column is missing) as a formatted table:
+    percentages and Wilson intervals as ranges (:func:`smskit.display.table_html`)."""
+    from smskit.analytics import delivery_rate
+    from smskit.display import table_html
+
+    table = delivery_rate(funnel, by=by) if by in funnel.columns else delivery_rate(funnel)
+    what = f"by {by}" if by in funnel.columns else "overall"
+    style = (
+        "<style>.smskit-rates table{border-collapse:collapse;margin:4px 0 8px}"
+        ".smskit-rates th,.smskit-rates td{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}"
+        ".smskit-rates th{font-weight:600}</style>"
+    )
+    return (
+        f'<div class="smskit-rates">{style}<div style="font-size:13px;color:#555">Delivery rate '
+        f"{html.escape(what)} (of recipients sent to; 95 % Wilson interval)</div>{table_html(table)}</div>"
+    )
 
 
 def error_html(exc: BaseException) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import phonenumbers
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from phonenumbers import timezone as pn_timezone
 
@@ -244,6 +244,17 @@ _LIMITS = [
 ]
 
 
+def test_a_history_message_never_counts_for_another_number() -> None:
+    """Found by the property below: number 0's other message in the history was keyed as number 1's."""
+    now = LATE_BEIJING
+    hist = pd.DataFrame(
+        {"to": [CN[0]], "template_id": "tpl", "params": [("b",)], "sent_at": [now - pd.Timedelta("1s")]}
+    )
+    rows = _rows([CN[0], CN[1], CN[1]], params=[("a",)] * 3)
+    assert number_limits_check(rows, hist, now, _LIMITS)["allowed"].tolist() == [True, True, True]
+
+
+@example(history=[(0, 1, 1)], plan=[(0, 0), (1, 0), (1, 0)])
 @settings(max_examples=60, deadline=None)
 @given(
     history=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1), st.integers(1, 900)), max_size=14),

@@ -52,7 +52,7 @@ def test_demo_writes_the_report_and_prints_its_path_last(demo) -> None:
     assert page.count('<img src="data:image/png;base64,') == 6  # funnel, variant, country, tier, failures, latency
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert r"## A/B comparison \(variant\)" in markdown  # issue 11: Markdown escapes ( ) [ ] !
-    assert "![Funnel: sent → accepted → delivered](funnel.png)" in markdown
+    assert "![Funnel: input rows → sent → accepted → delivered](funnel.png)" in markdown
     for name in ("funnel", "delivery_rate_by_variant", "delivery_rate_by_country", "failure_reasons"):
         width, height = png_size(out / f"{name}.png")
         assert 600 <= width <= 1100

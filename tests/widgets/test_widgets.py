@@ -3,6 +3,7 @@ clicked with ``button.click()``), sending to the emulator over loopback and repo
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_send_summary_and_confirmation(catalog, small):
 
     plan = plan_campaign(small, template_id=VERIFY, params=["code"], templates=catalog, skip_invalid=True)
     s = widgets.send_summary(plan)
-    assert s == {"recipients": 3, "left_out": 1, "requests": 1, "segments": 3, "cost": None}
+    assert s == {"recipients": 3, "already_sent": 0, "left_out": 1, "requests": 1, "segments": 3, "cost": None}
     assert widgets.send_summary(plan, price_per_segment=0.05)["cost"] == pytest.approx(0.15)
     plain = widgets.confirmation_html(s, template_id="<x>")
     assert "About to send 3 messages" in plain
@@ -213,7 +214,8 @@ def test_composer_starts_with_guessed_mapping_and_a_preview(recipients, emulator
 
 def test_composer_preview_follows_template_row_and_mapping(recipients, emulator, catalog):
     c = _composer(recipients, emulator, catalog)
-    assert c.template.value == VERIFY
+    assert catalog[c.template.value].kind != "verification"  # a list does not start on a verification code
+    c.template.value = VERIFY
     assert c.param_columns == ["code"]
     assert "code is 742307." in c.preview.value
     assert "GSM-7" in c.preview.value
@@ -399,6 +401,9 @@ def test_dashboard_follows_a_campaign_live(recipients, emulator, catalog, tmp_pa
         assert counts["delivered"] + counts["failed"] == sent
         n_sent = int(c.results["state"].isin(["accepted", "rejected", "unknown"]).sum())
         assert f"Campaign: {n_sent:,} recipients sent" in d.caption.value
+        assert "95% interval" in d.rates.value  # the rate table, formatted
+        assert re.search(r"<td>\d+\.\d% – \d+\.\d%</td>", d.rates.value)
+        assert not re.search(r"\d\.\d{5,}", d.rates.value)
         assert all(bytes(img.value).startswith(PNG) for img in d.figures)
         d.stop_button.click()
         assert not d.running
@@ -434,3 +439,59 @@ def test_time_bin_covers_the_span_in_about_30_bins(seconds, expected):
     start = pd.Timestamp("2025-01-01", tz="UTC")
     times = pd.Series([start, start + pd.Timedelta(seconds=seconds), pd.NaT])
     assert widgets.time_bin(times) == expected
+
+
+# ---------------------------------------------------------------------------------------------- issue 12
+
+
+ACCOUNT = "1084df3291afc97c2ee0c0af7c157be7"  # notification: Account ${NUM_6}: your statement for ${TXT_20} …
+
+
+def test_default_template_is_never_a_verification_code_for_a_list(catalog):
+    columns = ["phone", "name", "code", "city", "tier"]
+    # the first notification (parcel) needs a date and a time this list lacks: the first one that maps wins
+    assert widgets.default_template(catalog, columns, exclude=["phone"]) == ACCOUNT
+    assert widgets.default_template(catalog, ["phone"], exclude=["phone"]) == PARCEL  # none maps: the first
+    only_codes = {VERIFY: catalog[VERIFY]}
+    assert widgets.default_template(only_codes, columns) is None
+
+
+def test_composer_starts_on_a_list_template_or_none(recipients, emulator, catalog):
+    c = _composer(recipients, emulator, catalog)
+    assert c.template.value == ACCOUNT
+    assert "Account 742307: your statement for Paul Fischer" in c.preview.value
+    none = Composer(recipients, client=emulator.client(), templates={VERIFY: catalog[VERIFY]})
+    assert none.template.value is None
+    assert "Pick a template" in none.template_text.value
+    none.dry_run_button.click()
+    assert none.plan is None
+    assert "Pick a template first" in none.plan_summary.value
+    none.template.value = VERIFY
+    assert "code is 742307." in none.preview.value
+
+
+@pytest.mark.parametrize("with_ledger", [False, True])
+def test_after_sending_the_review_reflects_the_ledger(recipients, emulator, catalog, tmp_path, with_ledger):
+    """After Confirm and send, a new dry run and review say '0 left to send, N already sent', never
+    'About to send N … nothing has been sent yet', and confirming sends nothing more."""
+    options = {"ledger": tmp_path / "ledger.sqlite"} if with_ledger else {}
+    c = _composer(recipients, emulator, catalog, **options)
+    c.template.value = TURKISH
+    c.dry_run_button.click()
+    first = c.review()
+    assert first is not None
+    assert first["already_sent"] == 0
+    c.confirm_button.click()
+    n = len(emulator.sent())
+    assert n == first["recipients"] > 0
+    c.dry_run_button.click()
+    again = c.review()
+    assert again == {**first, "recipients": 0, "already_sent": n, "requests": 0, "segments": 0}
+    text = c.confirmation.value
+    assert f"0 left to send, {n:,} already sent" in text
+    assert "About to send" not in text
+    assert "Nothing has been sent yet" not in text
+    assert c.confirm_button.disabled
+    c.send()
+    assert len(emulator.sent()) == n
+    assert "Nothing left to send" in c.status.value
