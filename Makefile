@@ -6,12 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit browser-deps bench clean
+.PHONY: demo test lint typecheck unit browser-deps java-deps bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -24,13 +24,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-unit: $(STAMP)
+# the browser test needs Chromium and the Spark tests a Java runtime: installed first when missing
+# (or told exactly what to do)
+unit: $(STAMP) browser-deps java-deps
 	$(PY) -m pytest
 
 test: lint typecheck unit
 
 browser-deps:
 	bash .ci/browser-deps.sh
+
+# The Spark tests need a Java runtime: installed from Debian's packages when `java` is missing.
+java-deps:
+	@command -v java >/dev/null 2>&1 || bash .ci/java-deps.sh
 
 bench: $(STAMP)
 	$(PY) bench/send.py
@@ -40,6 +46,11 @@ bench: $(STAMP)
 	$(PY) bench/ledger.py
 	$(PY) bench/reports.py
 	$(PY) bench/analytics.py
+	$(PY) bench/experiments.py
+	$(PY) bench/experiments.py --text-ids --naive-sample 10
+	$(PY) bench/policy.py
+	$(PY) bench/policy.py --single-template
+	$(PY) bench/warehouse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache demo-output test-artifacts

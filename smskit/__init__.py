@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "TransportError": "errors",
     "ServerError": "errors",
     "ReportError": "errors",
+    "BudgetError": "errors",
+    "WarehouseError": "errors",
     # configuration and client
     "Settings": "config",
     "Client": "client",
@@ -43,22 +45,28 @@ _EXPORTS: dict[str, str] = {
     "CampaignPlan": "campaign.plan",
     "send_campaign": "campaign.send",
     "Ledger": "campaign.ledger",
+    "ContactPolicy": "campaign.policy",
     # status reports
     "read_status_reports": "reports.ingest",
     "delivery_funnel": "reports.funnel",
     "CallbackReceiver": "reports.receiver",
+    "read_replies": "reports.replies",
     # emulator
     "Emulator": "emulator",
+    # warehouse
+    "Warehouse": "warehouse",
 }
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BudgetError",
     "CallbackReceiver",
     "CampaignPlan",
     "Client",
     "ConcurrentRunError",
     "ConfigError",
+    "ContactPolicy",
     "DataValidationError",
     "Emulator",
     "Ledger",
@@ -74,11 +82,14 @@ __all__ = [
     "SmsKitError",
     "TemplateError",
     "TransportError",
+    "Warehouse",
+    "WarehouseError",
     "__version__",
     "delivery_funnel",
     "load_templates",
     "plan_campaign",
     "read_recipients",
+    "read_replies",
     "read_status_reports",
     "send_campaign",
 ]
@@ -86,6 +97,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .campaign.ledger import Ledger
     from .campaign.plan import CampaignPlan, plan_campaign
+    from .campaign.policy import ContactPolicy
     from .campaign.recipients import read_recipients
     from .campaign.send import send_campaign
     from .client import Client, SendResult, SmsItem
@@ -94,6 +106,7 @@ if TYPE_CHECKING:
     from .errors import (
         ApiError,
         AuthenticationError,
+        BudgetError,
         ConcurrentRunError,
         ConfigError,
         DataValidationError,
@@ -106,11 +119,14 @@ if TYPE_CHECKING:
         SmsKitError,
         TemplateError,
         TransportError,
+        WarehouseError,
     )
     from .reports.funnel import delivery_funnel
     from .reports.ingest import read_status_reports
     from .reports.receiver import CallbackReceiver
+    from .reports.replies import read_replies
     from .templates.catalog import load_templates
+    from .warehouse import Warehouse
 
 
 def __getattr__(name: str) -> Any:
@@ -124,3 +140,16 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+def _notebook_display() -> None:
+    """In a Jupyter kernel: formatted tables and readable warnings (see :mod:`smskit.notebook`)."""
+    import sys
+
+    if "ipykernel" in sys.modules:
+        from smskit import notebook
+
+        notebook.register()
+
+
+_notebook_display()

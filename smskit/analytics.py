@@ -4,10 +4,14 @@ Every function takes a frame and column names as strings and returns a tidy Data
 never mutated. Rates come with a Wilson score interval, which stays inside [0, 1] and behaves at
 rates near 0 or 1 and at small counts, where the normal (Wald) interval does not.
 
-Who counts as *sent*: when the frame has a ``state`` column (the funnel or send results), rows in
-:data:`~smskit.campaign.states.NOT_SENT_STATES` (``unsent``, ``invalid``, ``suppressed``, …) were
-never sent and are left out of every denominator; ``rejected`` and ``unknown`` rows were sent and
-count as not delivered. A reports frame (no ``state``) counts every row.
+Who counts as *sent*: when the frame has a ``state`` column (the funnel), only rows whose state is one
+of :data:`~smskit.campaign.states.SENT_STATES` (``accepted``, ``rejected``, ``unknown``: a request was
+made for them) are in a denominator; ``invalid``, ``suppressed``, ``held_out`` (an experiment's
+holdout) and ``unsent`` rows never reached the platform. ``rejected`` and ``unknown`` rows count as
+not delivered. A reports frame (no ``state``) counts every row.
+
+:func:`headline_counts` is the one definition of the headline numbers (sent, accepted, delivered,
+failed, awaiting report …) that the report, the Dashboard and the CLI show.
 
 Usage::
 
@@ -26,24 +30,63 @@ import numpy as np
 import pandas as pd
 
 from smskit import codes
-from smskit.campaign.states import NOT_SENT_STATES
+from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES, OPEN_STATES, SENT_STATES
+from smskit.display import mark
 from smskit.errors import DataValidationError
+from smskit.numbers import country_of
 
 __all__ = [
     "DERIVED_KEYS",
+    "FUNNEL_HEADLINES",
+    "FUNNEL_STAGES",
+    "MESSAGE_HEADLINES",
+    "NOT_SENT_HEADLINES",
     "NOT_SENT_STATES",
+    "SENT_STATES",
+    "TIME_BINS",
     "add_number_info",
     "delivery_rate",
+    "explain_code",
     "failure_breakdown",
     "funnel_counts",
+    "has_final_report",
+    "headline_counts",
     "latency_quantiles",
+    "not_accepted",
+    "quantile_name",
     "rate_over_time",
     "sent_rows",
+    "time_bin",
+    "time_bins",
     "wilson_interval",
 ]
 
-#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``.
-DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour")
+#: The not-sent states, as headline keys: every plan state but ``ready`` (``held_out`` → ``held out``),
+#: then ``unsent``. ``rows`` = these + ``sent``.
+NOT_SENT_HEADLINES: tuple[str, ...] = (*(s.replace("_", " ") for s in LEFT_OUT_STATES), "unsent")
+
+#: :func:`headline_counts` of a funnel, in display order. ``sent`` = accepted + rejected + unknown, and
+#: every sent row is exactly one of delivered, failed, awaiting report, rejected, unknown.
+FUNNEL_HEADLINES: tuple[str, ...] = (
+    "rows",
+    *NOT_SENT_HEADLINES,
+    "sent",
+    "accepted",
+    "delivered",
+    "failed",
+    "awaiting report",
+    "rejected",
+    "unknown",
+)
+#: :func:`headline_counts` of reports (one row per message, or raw reports with ``reports`` first).
+MESSAGE_HEADLINES: tuple[str, ...] = ("messages", "delivered", "failed", "awaiting report")
+
+#: The bin widths time series are cut into, finest first (pandas frequencies).
+TIME_BINS: tuple[str, ...] = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
+
+#: Group keys ``by=`` accepts even when the frame lacks them: derived from ``to`` / ``sent_at``
+#: (``hour``: the UTC hour 0–23; ``day``: the UTC calendar day, as its midnight).
+DERIVED_KEYS: tuple[str, ...] = ("country", "carrier", "hour", "day")
 
 _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
     # code shown for rows with no report code: (category, meaning, advice)
@@ -61,6 +104,12 @@ _PSEUDO_CODES: dict[str, tuple[str, str, str]] = {
         "request",
         "Rejected at submission without a status code",
         "read the results' error column",
+    ),
+    "(unsent)": (
+        "request",
+        "Not sent: the run stopped before this request, or the platform refused it with nothing sent",
+        "fix the cause (could not connect: check SMSKIT_BASE_URL and the network), then re-run with the "
+        "same ledger: it sends only these",
     ),
 }
 
@@ -102,13 +151,133 @@ def sent_rows(frame: pd.DataFrame, *, among: Among = "sent") -> pd.Series:
     state = frame["state"].astype("string")
     if among == "accepted":
         return (state == "accepted").fillna(False).astype(bool)
-    return (~state.isin(NOT_SENT_STATES)).fillna(True).astype(bool)
+    return state.isin(SENT_STATES).fillna(False).astype(bool)
+
+
+def not_accepted(results: pd.DataFrame) -> pd.DataFrame:
+    """Why send results were not accepted: the ``rejected``, ``unknown`` and ``unsent`` rows grouped by
+    state, code and error, with the code's meaning and advice (:func:`explain_code`).
+
+    Returns columns ``state, code, count, error, meaning, advice``, most frequent first; ``code`` is the
+    status a rejection carried, else ``(rejected)``, ``(unknown)`` or ``(unsent)``.
+    """
+    _require(results, ["state"])
+    state = results["state"].astype("string")
+    rows = results.loc[state.isin(["rejected", *OPEN_STATES]).fillna(False)]
+    st = rows["state"].astype("string")
+    empty = pd.Series(pd.NA, index=rows.index, dtype="string")
+    code = rows["status"].astype("string").str.strip() if "status" in rows.columns else empty
+    code = code.where(code.ne("") & code.ne("000000") & st.eq("rejected"))
+    code = code.fillna("(" + st + ")")
+    error = (rows["error"].astype("string") if "error" in rows.columns else empty).fillna("")
+    counts = (
+        pd.DataFrame({"state": st, "code": code, "error": error})
+        .value_counts(sort=False)
+        .rename("count")
+        .reset_index()
+        .sort_values(["count", "state", "code"], ascending=[False, True, True], kind="stable")
+        .reset_index(drop=True)
+    )
+    info = [explain_code(str(c)) for c in counts["code"]]
+    counts["meaning"] = [i[1] for i in info]
+    counts["advice"] = [i[2] for i in info]
+    columns = ["state", "code", "count", "error", "meaning", "advice"]
+    return mark(counts[columns].astype({"state": str, "code": str, "error": str}))
+
+
+def time_bins(times: pd.Series, freq: str) -> int:
+    """How many ``freq`` bins the span of ``times`` covers (NaT ignored; 0 when there are no times)."""
+    t = pd.to_datetime(times, utc=True).dropna()
+    if t.empty:
+        return 0
+    span = (t.max() - t.min()).total_seconds()
+    return int(span // pd.Timedelta(freq).total_seconds()) + 1
+
+
+def time_bin(times: pd.Series, *, max_bins: float = 30) -> str:
+    """The finest of :data:`TIME_BINS` (1 s … 1 day) that covers the span of ``times`` in at most
+    ``max_bins`` bins; ``"1D"`` when even days need more. Used by the report, the plots and the
+    Dashboard alike. Usage: ``rate_over_time(funnel, freq=time_bin(funnel["sent_at"]))``."""
+    for freq in TIME_BINS:
+        if time_bins(times, freq) <= max_bins:
+            return freq
+    return TIME_BINS[-1]
+
+
+def has_final_report(frame: pd.DataFrame) -> pd.Series:
+    """Boolean mask of rows whose outcome is final: a final status (not an intermediate one such as
+    ``ACCEPTD``, whose category is ``pending``) that no later report can change. Send results without
+    report columns have no final report yet."""
+    if "final_status" not in frame.columns and "state" in frame.columns:
+        return pd.Series(False, index=frame.index)
+    _require(frame, ["final_status", "category"])
+    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
+    return final.fillna(False).astype(bool)
+
+
+def headline_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.Series:
+    """The headline counts shown by the report, the Dashboard and the CLI (one definition for all).
+
+    A funnel (:func:`smskit.delivery_funnel`, with ``state``) gives :data:`FUNNEL_HEADLINES`:
+
+    * ``rows`` every row; ``invalid``, ``suppressed``, ``deferred``, ``expired``, ``held out`` (the plan's
+      states) and ``unsent`` (:data:`NOT_SENT_HEADLINES`) rows that were never sent;
+    * ``sent`` rows a request was made for (accepted, rejected or unknown) — the rate's denominator;
+    * ``accepted`` the platform took the number;
+    * ``delivered`` a sent row whose every segment has a delivery report. It is gated on *sent*, not on
+      *accepted*: a send whose answer was lost (``unknown``) is still delivered when a report echoing
+      its ``extend`` and number says so, and ``delivered / sent`` is then the delivery rate;
+    * ``failed`` a sent, not rejected row with a final report that is not a delivery;
+    * ``awaiting report`` a sent row with no final report yet; an intermediate report (``ACCEPTD``)
+      is not final, so such a row is awaiting, never failed;
+    * ``rejected`` refused at submission; ``unknown`` no answer and no report to settle it.
+
+    delivered + failed + awaiting report + rejected + unknown = sent.
+
+    A per-message frame (:func:`smskit.reports.funnel.final_state`, no ``state``) gives
+    :data:`MESSAGE_HEADLINES`; a raw reports frame is reduced to messages first and adds ``reports``.
+    ``weight`` names a column saying how many rows each row stands for (aggregated frames).
+    """
+    if "state" not in frame.columns and "final_status" not in frame.columns:
+        from smskit.reports.funnel import final_state
+
+        if frame.empty:
+            return pd.Series(0, index=["reports", *MESSAGE_HEADLINES], dtype="int64")
+        messages = headline_counts(final_state(frame))
+        return pd.concat([pd.Series({"reports": len(frame)}, dtype="int64"), messages])
+    _require(frame, ["delivered"] + ([weight] if weight else []))
+    n = _weights(frame, weight)
+    delivered = frame["delivered"].fillna(False).astype(bool)
+    final = has_final_report(frame)
+    if "state" not in frame.columns:
+        masks = {"delivered": delivered, "failed": final & ~delivered, "awaiting report": ~final}
+        values = {"messages": int(n.sum())} | {k: int(n[m].sum()) for k, m in masks.items()}
+        return pd.Series(values, dtype="int64")
+    state = frame["state"].astype("string")
+    sent = sent_rows(frame)
+    rejected = state.eq("rejected").fillna(False).astype(bool) & sent
+    reported = frame["final_status"].notna() if "final_status" in frame.columns else False
+    unknown = state.eq("unknown").fillna(False).astype(bool) & ~reported & sent
+    open_ = sent & ~rejected & ~unknown  # sent rows the status reports decide
+    masks = {
+        **{key: state.eq(key.replace(" ", "_")) for key in NOT_SENT_HEADLINES},
+        "sent": sent,
+        "accepted": state.eq("accepted"),
+        "delivered": delivered & sent,
+        "failed": open_ & final & ~delivered,
+        "awaiting report": open_ & ~final,
+        "rejected": rejected,
+        "unknown": unknown,
+    }
+    values = {"rows": int(n.sum())} | {k: int(n[m.fillna(False).astype(bool)].sum()) for k, m in masks.items()}
+    return pd.Series(values, dtype="int64")
 
 
 def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
     """Copy of ``frame`` with ``country`` (ISO region) and ``carrier`` (original carrier name) columns.
 
-    Numbers must be E.164 strings; each unique number is parsed once. Unparsable numbers and numbers
+    Numbers must be E.164 strings; each unique number is looked at once. The country is
+    :func:`smskit.numbers.country_of` (the one definition smskit uses). Unparsable numbers and numbers
     with no known carrier get NA (mobile number portability means the carrier is the original one).
     """
     import phonenumbers
@@ -116,18 +285,14 @@ def add_number_info(frame: pd.DataFrame, *, to: str = "to") -> pd.DataFrame:
 
     _require(frame, [to])
     ids, uniques = pd.factorize(frame[to], use_na_sentinel=True)
-    countries: list[str | None] = []
+    countries: list[str | None] = country_of(np.asarray(uniques, dtype=object)).tolist()
     carriers: list[str | None] = []
-    for number in uniques:
+    for number, country in zip(uniques, countries, strict=True):
         try:
-            parsed = phonenumbers.parse(str(number), None)
+            parsed = phonenumbers.parse(str(number), None) if country is not None else None
         except phonenumbers.NumberParseException:
-            countries.append(None)
-            carriers.append(None)
-            continue
-        region = phonenumbers.region_code_for_number(parsed)
-        countries.append(region if region and region != "ZZ" else None)
-        carriers.append(pn_carrier.name_for_number(parsed, "en") or None)
+            parsed = None
+        carriers.append(pn_carrier.name_for_number(parsed, "en") or None if parsed is not None else None)
     out = frame.copy()
     out["country"] = _take_category(countries, ids)
     out["carrier"] = _take_category(carriers, ids)
@@ -141,6 +306,7 @@ def delivery_rate(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate with a Wilson interval, overall or per group.
 
@@ -151,19 +317,15 @@ def delivery_rate(
         ``sent_at``) are derived when the frame lacks them. Missing keys form their own group.
     confidence : interval coverage.
     among : ``"sent"`` (default) or ``"accepted"``: the denominator.
+    weight : column of row counts, for a frame whose rows stand for that many identical rows
+        (pre-aggregated, e.g. by :class:`smskit.Warehouse`); each row counts once without it.
 
     Returns columns ``[*by, sent, delivered, rate, low, high]``; one row when ``by`` is None.
     """
     keys = _keys(by)
-    _require(frame, [delivered])
+    _require(frame, [delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
-    ok = work[delivered].fillna(False).astype(bool)
-    if keys:
-        grouped = ok.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
-        counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    else:
-        counts = pd.DataFrame({"sent": [len(ok)], "delivered": [int(ok.sum())]})
-    return _with_rate(counts, confidence=confidence)
+    return _with_rate(_counts(work, keys, delivered=delivered, weight=weight), confidence=confidence)
 
 
 def rate_over_time(
@@ -175,22 +337,20 @@ def rate_over_time(
     confidence: float = 0.95,
     among: Among = "sent",
     delivered: str = "delivered",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Delivery rate per time bin of ``on`` (a pandas frequency such as ``"15min"``, ``"1h"``, ``"1D"``).
 
     Returns columns ``[*by, <on>, sent, delivered, rate, low, high]``; ``<on>`` is the bin start.
-    Rows with no timestamp are left out.
+    Rows with no timestamp are left out. ``weight`` as in :func:`delivery_rate`.
     """
     keys = _keys(by)
-    _require(frame, [on, delivered])
+    _require(frame, [on, delivered] + ([weight] if weight else []))
     work = _with_keys(frame.loc[sent_rows(frame, among=among)], keys)
     work = work.loc[work[on].notna()]
-    ok = work[delivered].fillna(False).astype(bool)
     times = pd.to_datetime(work[on], utc=True)
-    grouper = [work[k] for k in keys] + [pd.Series(times, index=work.index, name=on).dt.floor(freq)]
-    grouped = ok.groupby(grouper, observed=True, dropna=False, sort=True)
-    counts = pd.DataFrame({"sent": grouped.size(), "delivered": grouped.sum()}).reset_index()
-    return _with_rate(counts, confidence=confidence)
+    work = work.assign(**{on: pd.Series(times, index=work.index).dt.floor(freq)})
+    return _with_rate(_counts(work, [*keys, on], delivered=delivered, weight=weight), confidence=confidence)
 
 
 def failure_breakdown(
@@ -199,6 +359,7 @@ def failure_breakdown(
     top: int | None = None,
     pending: bool = True,
     among: Among = "sent",
+    weight: str | None = None,
 ) -> pd.DataFrame:
     """Not-delivered rows by category and code, with the catalog's meaning and advice.
 
@@ -206,16 +367,19 @@ def failure_breakdown(
     without a report code show the submission status (``E200xxx``) or ``(no report)``, ``(unknown)``.
     ``share`` is the code's share of the not-delivered rows, ``of_sent`` its share of all sent rows.
     ``pending=False`` leaves out rows still waiting for a report. ``top`` keeps the most frequent codes.
+    ``weight`` as in :func:`delivery_rate`.
 
     Returns columns ``category, code, count, share, of_sent, meaning, advice``, most frequent first.
     """
-    _require(frame, ["delivered"])
+    _require(frame, ["delivered"] + ([weight] if weight else []))
     work = frame.loc[sent_rows(frame, among=among)]
-    total = len(work)
-    failed = work.loc[~work["delivered"].fillna(False).astype(bool)]
+    n = _weights(work, weight)
+    total = int(n.sum())
+    is_failed = ~work["delivered"].fillna(False).astype(bool)
+    failed, n = work.loc[is_failed], n.loc[is_failed]
     code = _failure_codes(failed)
-    counts = code.value_counts(sort=False, dropna=False)
-    infos = {c: _code_info(c) for c in counts.index}
+    counts = n.groupby(code.to_numpy(), sort=False).sum()
+    infos = {c: explain_code(c) for c in counts.index}
     out = pd.DataFrame(
         {
             "category": [infos[c][0] for c in counts.index],
@@ -226,12 +390,19 @@ def failure_breakdown(
     if "category" in failed.columns:
         # The funnel's own category may know more than the code alone (e.g. partial); "pending" and
         # "accepted" say nothing about a failure, so the catalog's category wins over those.
+        # The most frequent such category of each code (ties: alphabetical).
         frame_cat = (
-            pd.DataFrame({"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy()})
+            pd.DataFrame(
+                {"code": code.to_numpy(), "category": failed["category"].astype("string").to_numpy(), "n": n.to_numpy()}
+            )
             .dropna()
             .loc[lambda d: ~d["category"].isin(["pending", "accepted"])]
-            .groupby("code", sort=False)["category"]
-            .agg(lambda s: s.value_counts().index[0])
+            .groupby(["code", "category"], sort=True)["n"]
+            .sum()
+            .sort_values(ascending=False, kind="stable")
+            .reset_index()
+            .drop_duplicates("code")
+            .set_index("code")["category"]
         )
         out["category"] = out["code"].map(frame_cat).astype(object).fillna(out["category"].astype(object))
     if not pending:
@@ -245,7 +416,7 @@ def failure_breakdown(
     out = out.sort_values(["count", "code"], ascending=[False, True], kind="stable")
     if top is not None:
         out = out.head(top)
-    return out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]]
+    return mark(out.reset_index(drop=True)[["category", "code", "count", "share", "of_sent", "meaning", "advice"]])
 
 
 def latency_quantiles(
@@ -271,39 +442,49 @@ def latency_quantiles(
         work = work.loc[work["delivered"].fillna(False).astype(bool)]
     work = _with_keys(work.loc[work[latency].notna()], keys)
     values = work[latency].astype(float)
-    names = [_pct_name(x) for x in qs]
+    names = [quantile_name(x) for x in qs]
     if keys:
         grouped = values.groupby([work[k] for k in keys], observed=True, dropna=False, sort=True)
         table = grouped.quantile(np.asarray(qs)).unstack(-1)
         table.columns = names
         table.insert(0, "n", grouped.size())
-        return table.reset_index()
+        return mark(table.reset_index())
     row = {"n": [len(values)]} | {
         name: [float(values.quantile(x)) if len(values) else np.nan] for name, x in zip(names, qs, strict=True)
     }
-    return pd.DataFrame(row)
+    return mark(pd.DataFrame(row))
 
 
-def funnel_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Stages ``sent → accepted → delivered`` with their counts and share of sent.
+#: The stages of :func:`funnel_counts`, from the input rows to delivery (a not-sent stage only when some
+#: row has it).
+FUNNEL_STAGES: tuple[str, ...] = ("rows", *NOT_SENT_HEADLINES, "sent", "accepted", "delivered")
 
-    ``sent`` leaves out invalid and suppressed rows; ``accepted`` is the platform's per-number
-    acceptance (state ``accepted``); ``delivered`` has a ``DELIVRD`` report.
+
+def funnel_counts(frame: pd.DataFrame, *, weight: str | None = None) -> pd.DataFrame:
+    """The funnel from the input rows: ``rows → (invalid, suppressed, deferred, expired, held out, unsent:
+    those some row has) → sent → accepted → delivered``, counted by :func:`headline_counts`.
+
+    Returns columns ``stage, count, of_rows, share``: ``of_rows`` is each stage's share of the input
+    rows, ``share`` its share of sent (NaN for the stages before sending). ``weight`` as in
+    :func:`delivery_rate` (a column saying how many rows each row stands for).
     """
-    _require(frame, ["state", "delivered"])
-    sent = sent_rows(frame)
-    accepted = sent_rows(frame, among="accepted")
-    delivered = frame["delivered"].fillna(False).astype(bool) & sent
-    counts = np.array([int(sent.sum()), int(accepted.sum()), int(delivered.sum())], dtype="int64")
+    _require(frame, ["state", "delivered"] + ([weight] if weight else []))
+    counts = headline_counts(frame, weight=weight)
+    stages = [s for s in FUNNEL_STAGES if s not in NOT_SENT_HEADLINES or counts[s]]
+    values = counts[stages].to_numpy(dtype="int64")
+    after = np.array([FUNNEL_STAGES.index(s) >= FUNNEL_STAGES.index("sent") for s in stages])
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = counts / counts[0] if counts[0] else np.full(3, np.nan)
-    return pd.DataFrame(
+        of_rows = values / counts["rows"] if counts["rows"] else np.full(len(stages), np.nan)
+        share = np.where(after & (counts["sent"] > 0), values / max(int(counts["sent"]), 1), np.nan)
+    table = pd.DataFrame(
         {
-            "stage": pd.Categorical(["sent", "accepted", "delivered"], categories=["sent", "accepted", "delivered"]),
-            "count": counts,
+            "stage": pd.Categorical(stages, categories=list(FUNNEL_STAGES)),
+            "count": values,
+            "of_rows": of_rows,
             "share": share,
         }
     )
+    return mark(table)
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -331,8 +512,26 @@ def _require(frame: pd.DataFrame, columns: Sequence[Hashable]) -> None:
         )
 
 
+def _weights(frame: pd.DataFrame, weight: str | None) -> pd.Series:
+    """How many rows each row stands for: the ``weight`` column, or 1."""
+    if weight is None:
+        return pd.Series(1, index=frame.index, dtype="int64")
+    return frame[weight].astype("int64")
+
+
+def _counts(frame: pd.DataFrame, keys: Sequence[str], *, delivered: str, weight: str | None) -> pd.DataFrame:
+    """Sent and delivered (weighted) row counts per group of ``keys``; one row without keys."""
+    n = _weights(frame, weight)
+    ok = frame[delivered].fillna(False).astype(bool)
+    tally = pd.DataFrame({"sent": n, "delivered": n.where(ok, 0)})
+    if not keys:
+        return pd.DataFrame({"sent": [int(n.sum())], "delivered": [int(tally["delivered"].sum())]})
+    grouped = tally.groupby([frame[k] for k in keys], observed=True, dropna=False, sort=True)
+    return grouped.sum().reset_index()
+
+
 def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
-    """Add derived group keys the frame lacks (country, carrier, hour); a copy only when needed."""
+    """Add derived group keys the frame lacks (country, carrier, hour, day); a copy only when needed."""
     missing = [k for k in keys if k not in frame.columns]
     unknown = [k for k in missing if k not in DERIVED_KEYS]
     if unknown:
@@ -348,6 +547,9 @@ def _with_keys(frame: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     if "hour" in missing:
         _require(out, ["sent_at"])
         out = out.assign(hour=pd.to_datetime(out["sent_at"], utc=True).dt.hour.astype("Int64"))
+    if "day" in missing:
+        _require(out, ["sent_at"])
+        out = out.assign(day=pd.to_datetime(out["sent_at"], utc=True).dt.floor("D"))
     return out
 
 
@@ -358,7 +560,7 @@ def _with_rate(counts: pd.DataFrame, *, confidence: float) -> pd.DataFrame:
     with np.errstate(invalid="ignore", divide="ignore"):
         counts["rate"] = np.where(sent > 0, counts["delivered"].to_numpy() / sent, np.nan)
     counts["low"], counts["high"] = wilson_interval(counts["delivered"], counts["sent"], confidence=confidence)
-    return counts
+    return mark(counts, confidence=confidence)
 
 
 def _take_category(values: list[str | None], ids: np.ndarray) -> pd.Categorical[str]:
@@ -383,12 +585,16 @@ def _failure_codes(failed: pd.DataFrame) -> pd.Series:
     return code.fillna("(no report)")
 
 
-def _code_info(code: str) -> tuple[str, str, str]:
+def explain_code(code: str) -> tuple[str, str, str]:
+    """``(category, meaning, advice)`` for a platform code (:func:`smskit.codes.lookup`) or one of the
+    pseudo-codes smskit shows for rows without one: ``(no report)``, ``(unknown)``, ``(rejected)``,
+    ``(unsent)``."""
     if code in _PSEUDO_CODES:
         return _PSEUDO_CODES[code]
     info = codes.lookup(code)
     return info.category, info.meaning, info.advice
 
 
-def _pct_name(x: float) -> str:
-    return f"p{x * 100:g}".replace(".", "_")
+def quantile_name(q: float) -> str:
+    """Column name of quantile ``q`` in :func:`latency_quantiles`: ``p50``, ``p99_9``."""
+    return f"p{q * 100:g}".replace(".", "_")

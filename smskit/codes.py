@@ -10,6 +10,9 @@ Each :class:`CodeInfo` says what the code means, which :data:`CATEGORIES` entry 
 the message is charged, what to do, and for request codes the HTTP status (when known) and whether an
 unchanged retry could succeed.
 
+Request codes, their meanings and HTTP statuses follow Huawei's API reference (pages cited above
+``_REQUEST``); the few known only from third-party copies of its table say so in their meaning.
+
 Decisions (the spec leaves them open):
 
 * ``billed``: ``DELIVRD`` and every carrier outcome are assumed charged (the carrier received the
@@ -133,6 +136,12 @@ _XWSSE = (
 _OPT_OUT = "add the number to the opt-out list; only the subscriber or support can lift it"
 _TOMORROW = "send to this number again tomorrow, or ask support to lift the limit"
 _KEY = "check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in the console"
+_AKSK = (
+    "a wrong secret is the usual cause: check SMSKIT_APP_KEY/SMSKIT_APP_SECRET against the application in "
+    "the console; if they match, check that nothing between you and the platform rewrites the signed "
+    "headers, path or query (smskit signs as Huawei's official SDK does)"
+)
+_SDK_DATE = "send X-Sdk-Date as UTC yyyyMMdd'T'HHmmss'Z' (smskit does with auth='aksk')"
 
 
 def _req(
@@ -149,6 +158,16 @@ def _rep(code: str, meaning: str, category: str, advice: str, *, billed: bool = 
     return CodeInfo(code, "report", meaning, category, billed, advice, retry)
 
 
+# Request codes follow Huawei's API reference, "API错误码(发送短信)" / "API Error Codes"
+# (https://support.huaweicloud.com/api-msgsms/sms_05_0050.html, en: /intl/en-us/api-msgsms/sms_05_0050.html)
+# and the "返回值" tables of 发送短信 / 发送分批短信, which add the HTTP status
+# (https://huaweicloud.com/guide/productsdesc-bms_1d4133ae3121de62fa250a5e0c1f5f65support4,
+#  https://huaweicloud.com/guide/productsdesc-bms_5f3ca3ee7bfbb5f5f5fd3a9833e9af67support5).
+# In those tables one HTTP-status cell spans a group of rows: 200 000000; 400 from E000000 down to
+# E000510 (E000000–E000023 seen under it, the rest by row order: a row-span reading); 401 E000101–
+# E000112; 403 E000620 (E000623 sits under it too: row-span reading, not confirmed). Where the
+# reference gives no status (E000630) the field stays None and the emulator answers 400 (a guess).
+_REF_400 = 400  # "400" cell of the 返回值 table, read by its row-span
 _REQUEST: tuple[CodeInfo, ...] = (
     CodeInfo(
         "000000",
@@ -166,89 +185,117 @@ _REQUEST: tuple[CodeInfo, ...] = (
         "request",
         "check the body: templateParas must be a JSON array of strings, template variables use ${…}; "
         "only if the body is certainly well-formed, retry later (a platform fault)",
+        http=400,
     ),
+    # -- WSSE: Authorization (E000001–E000008) and X-WSSE (E000020–E000026), 返回值 table (400) ----------
     _req(
         "E000001",
-        "Authorization header missing",
+        "Authorization not contained in the HTTP header",
         "auth",
         "send an Authorization header; smskit signs every request, so check that no proxy strips it",
+        http=400,
     ),
-    _req("E000002", "Authorization has no realm", "auth", _WSSE),
-    _req("E000003", "Authorization has no profile", "auth", _WSSE),
-    _req("E000004", "Authorization realm must be SDP", "auth", _WSSE),
-    _req("E000005", "Authorization profile must be UsernameToken", "auth", _WSSE),
-    _req("E000006", "Authorization type missing or not Appkey", "auth", _WSSE),
-    _req("E000007", "Authorization type missing or not Appkey", "auth", _WSSE),
-    _req("E000008", "Authorization realm/profile/type invalid", "auth", _WSSE),
-    _req("E000020", "X-WSSE header missing", "auth", _XWSSE),
-    _req("E000021", "X-WSSE header incomplete", "auth", _XWSSE),
-    _req("E000022", "X-WSSE header incomplete", "auth", _XWSSE),
-    _req("E000023", "X-WSSE header incomplete", "auth", _XWSSE),
-    _req("E000024", "X-WSSE header incomplete", "auth", _XWSSE),
-    _req("E000025", "X-WSSE header incomplete", "auth", _XWSSE),
-    _req("E000026", "X-WSSE incomplete or Created in the wrong format", "auth", _XWSSE),
+    _req("E000002", "realm not contained in Authorization", "auth", _WSSE, http=400),
+    _req("E000003", "profile not contained in Authorization", "auth", _WSSE, http=400),
+    _req("E000004", "The value of realm in Authorization must be SDP", "auth", _WSSE, http=400),
+    _req("E000005", "The value of profile in Authorization must be UsernameToken", "auth", _WSSE, http=400),
+    _req("E000006", "The value of type in Authorization must be Appkey", "auth", _WSSE, http=400),
+    _req("E000007", "type not contained in Authorization", "auth", _WSSE, http=400),
+    _req("E000008", "WSSE not contained in Authorization", "auth", _WSSE, http=400),
+    _req("E000020", "X-WSSE not contained in the HTTP header", "auth", _XWSSE, http=400),
+    _req("E000021", "UserName not contained in X-WSSE", "auth", _XWSSE, http=400),
+    _req("E000022", "Nonce not contained in X-WSSE", "auth", _XWSSE, http=400),
+    _req("E000023", "Created not contained in X-WSSE", "auth", _XWSSE, http=400),
+    # E000024–E000026: Huawei's wording was not found; these meanings come from third-party copies of the
+    # table (notes/huawei-reference.md §1.3), so they are marked as such.
+    _req("E000024", "PasswordDigest not contained in X-WSSE (third-party copy)", "auth", _XWSSE, http=_REF_400),
+    _req("E000025", "Created is badly formatted (third-party copy)", "auth", _XWSSE, http=_REF_400),
+    _req("E000026", "UsernameToken not contained in X-WSSE (third-party copy)", "auth", _XWSSE, http=_REF_400),
     _req(
         "E000027",
         "Illegal request",
         "request",
         "check the URL path (/sms/batchSendSms/v1 or /sms/batchSendDiffSms/v1), method POST and the body",
+        http=_REF_400,
     ),
+    # -- Content-Type and AK/SK (E000040–E000045), site-search snippets of sms_05_0050 (400 by row-span) ----
     _req(
         "E000040",
         "Wrong Content-Type",
         "request",
         "use application/x-www-form-urlencoded for batchSendSms and application/json for batchSendDiffSms",
+        http=_REF_400,
     ),
+    _req("E000041", "X-Sdk-Date header is empty", "auth", _SDK_DATE, http=_REF_400),
+    _req("E000042", "The format of the X-Sdk-Date header is invalid", "auth", _SDK_DATE, http=_REF_400),
+    _req("E000043", "Authorization is badly formatted (third-party copy)", "auth", _AKSK, http=_REF_400),
+    _req(
+        "E000044",
+        "X-Sdk-Date expired (third-party copy)",
+        "auth",
+        "synchronise this machine's clock with NTP: X-Sdk-Date must be within 15 minutes of UTC",
+        http=_REF_400,
+    ),
+    _req("E000045", "Authorization (Signature) check failed", "auth", _AKSK, http=_REF_400),
+    # -- 401 group of the 返回值 table: E000101–E000112 --------------------------------------------------
     _req(
         "E000101",
         "Authentication failed",
         "auth",
         f"{_KEY}; with WSSE try SMSKIT_WSSE_DIGEST=raw (or hex), with AK/SK check the signed host and path",
+        http=401,
     ),
     _req(
         "E000102",
         "Invalid app_key",
         "auth",
-        f"{_KEY}; the key is the application's App Key, not an account AK",
+        f"{_KEY}; the key is the application's App Key, not an account AK; check the access address too",
+        http=401,
     ),
     _req(
         "E000103",
         "app_key unavailable",
         "auth",
         "the application is disabled or deleted: check its state in the console or use another application",
+        http=401,
     ),
-    _req("E000104", "Invalid app_secret", "auth", f"{_KEY}; reset the App Secret in the console if in doubt"),
+    _req("E000104", "Invalid app_secret", "auth", f"{_KEY}; reset the App Secret in the console if in doubt", http=401),
     _req(
         "E000105",
         "Invalid PasswordDigest",
         "auth",
         "the digest must be Base64(SHA-256(Nonce + Created + App Secret)); check the secret, or switch "
         "SMSKIT_WSSE_DIGEST between hex and raw",
+        http=401,
     ),
     _req(
         "E000106",
-        "The application has no permission for this API",
+        "The app_key has no permission for this API",
         "permission",
         "enable the API for the application in the console, or use an application that has it",
+        http=401,
     ),
     _req(
         "E000109",
         "User not activated",
         "permission",
         "finish activating the account (real-name verification, top-up) in the console",
+        http=401,
     ),
     _req(
         "E000110",
-        "Request time out of limit (clock skew)",
+        "Time out of limit (X-WSSE Created too far from the platform's clock)",
         "auth",
-        "synchronise this machine's clock with NTP: X-Sdk-Date/Created must be current UTC",
+        "synchronise this machine's clock with NTP: Created must be current UTC (yyyy, not YYYY, in Java)",
+        http=401,
     ),
-    _req("E000111", "User name or password error", "auth", _KEY),
+    _req("E000111", "User name or password error", "auth", _KEY, http=401),
     _req(
         "E000112",
         "User frozen",
         "permission",
         "the account is frozen (often arrears): top up or contact Huawei Cloud support",
+        http=401,
     ),
     _req(
         "E000503",
@@ -256,26 +303,37 @@ _REQUEST: tuple[CodeInfo, ...] = (
         "request",
         "check from (channel number), to (E.164 with +, comma-separated, ≤ 500), templateId (≤ 32 chars), "
         "templateParas (JSON array of strings), statusCallback (≤ 1024 chars) and extend (≤ 128, no {})",
+        http=_REF_400,
     ),
     _req(
         "E000510",
-        "Some or all numbers failed",
+        "The SMS fails to be sent; see each number's status",
         "partial",
         "read each result entry's status: the others were accepted and must not be sent again",
-        http=200,
+        http=_REF_400,
     ),
+    # -- 403 group: E000620 (seen), E000623 (row-span reading, not confirmed) ---------------------------
     _req(
         "E000620",
-        "Client IP address not in the application's whitelist",
+        "The app client IP is not in the IP whitelist",
         "permission",
-        "add this machine's public IP to the application's IP whitelist in the console",
+        "add this machine's public IP to the application's IP whitelist in the console "
+        "(a change takes 10–15 minutes to apply)",
         http=403,
     ),
     _req(
         "E000623",
-        "Daily or monthly sending quota reached",
+        "SMS sending quota reached (daily/monthly limit)",
         "quota",
-        "raise the quota in the console or wait for the next day/month; retrying now will fail",
+        "raise the quota in the console (defaults: 500 a day, 10,000 a month) or wait for the next day/month",
+        http=403,
+    ),
+    # E000630: added 2024 ("修订记录": 发送短信/发送分批短信章节新增E000630错误码); no HTTP status found.
+    _req(
+        "E000630",
+        "SMS sending quota of the country/region reached",
+        "quota",
+        "raise the country/region's quota in the console's general settings, or wait for the next day/month",
     ),
 )
 
@@ -299,7 +357,8 @@ _STATUS: tuple[CodeInfo, ...] = (
         "Template variable check failed",
         "template",
         "each templateParas value must match its variable's type and length (${NUM_n} digits only, "
-        "${TXT_n} ≤ n chars) and be non-empty",
+        '${TXT_n} ≤ n chars) and be non-empty: send " " or "." for an empty ${TXT_n}, "0" for an empty '
+        "${NUM_n}; ${DATE}/${TIME} cannot be empty",
     ),
     _st(
         "E200029",
@@ -438,6 +497,24 @@ _REPORT: tuple[CodeInfo, ...] = (
         "Number on the carrier's blacklist",
         "blacklist",
         _OPT_OUT,
+    ),
+    # Huawei platform interceptions (receipt codes page sms_05_0051, "华为平台"; not charged). SC:0016 is
+    # named only by the FAQ "手机回复“R”被加入了退订黑名单?" as the unsubscribe blacklist.
+    _rep(
+        "SC:0003",
+        "Number on the platform's blacklist (intercepted by Huawei)",
+        "blacklist",
+        "a verification/notification number can be released in the console (blacklist management); otherwise "
+        + _OPT_OUT,
+        billed=False,
+    ),
+    _rep("SC:0005", "Number on the complaint blacklist (intercepted by Huawei)", "blacklist", _OPT_OUT, billed=False),
+    _rep(
+        "SC:0016",
+        "Number on the signature's unsubscribe blacklist (the recipient replied R)",
+        "blacklist",
+        "the recipient unsubscribed from this signature's promotional messages: " + _OPT_OUT,
+        billed=False,
     ),
     _rep(
         "RTE_ERR",

@@ -4,6 +4,7 @@
 
     SmsKitError                      base; .advice says what to do
     ├── ConfigError                  missing/invalid settings (no request was made)
+    │   └── BudgetError              the campaign is over the contact policy's budget (nothing sent)
     ├── DataValidationError          bad input rows; .rows is a DataFrame of them with a `problem` column
     ├── LedgerError                  a ledger that cannot be used (corrupted, newer schema, busy)
     │   └── ConcurrentRunError       another run of the same campaign holds its lease
@@ -15,7 +16,8 @@
     │   └── RequestError             E000000, E000027, E000040, E000503 and other malformed requests
     ├── TransportError               no usable HTTP answer; .may_have_reached says if it could have been sent
     │   └── ServerError              HTTP 429/5xx that carried no documented error code
-    └── ReportError                  a status-report body that cannot be parsed
+    ├── ReportError                  a status-report body that cannot be parsed
+    └── WarehouseError               a warehouse that cannot be opened, read or written (version, engine, path)
 
     SmsKitWarning (UserWarning)      something the user should know, e.g. a campaign left rows unsent
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BudgetError",
     "ConcurrentRunError",
     "ConfigError",
     "DataValidationError",
@@ -45,6 +48,7 @@ __all__ = [
     "SmsKitWarning",
     "TemplateError",
     "TransportError",
+    "WarehouseError",
 ]
 
 
@@ -62,6 +66,10 @@ class SmsKitError(Exception):
 
 class ConfigError(SmsKitError):
     """A required setting is missing or invalid; nothing was sent."""
+
+
+class BudgetError(ConfigError):
+    """The campaign would exceed the contact policy's ``max_segments`` or ``max_cost``; nothing was sent."""
 
 
 class DataValidationError(SmsKitError):
@@ -159,6 +167,10 @@ class ServerError(TransportError):
 
 class ReportError(SmsKitError):
     """A status-report body could not be parsed."""
+
+
+class WarehouseError(SmsKitError):
+    """A warehouse could not be opened, read or written (a newer schema version, a missing engine, a bad path)."""
 
 
 class SmsKitWarning(UserWarning):

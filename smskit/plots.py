@@ -1,7 +1,8 @@
 """Delivery figures over the aggregates of :mod:`smskit.analytics`.
 
-Each function takes the funnel (or reports) frame, column names as strings and keyword-only
-options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
+Each function takes the funnel (or reports) frame, or the table its :mod:`smskit.analytics`
+function returns (as :class:`smskit.Warehouse` computes them), column names as strings and
+keyword-only options, draws on ``ax`` (a new figure when ``None``) and returns the Axes. They plot aggregates,
 never one mark per message, so a million rows take about a second. Colours follow
 :data:`smskit.codes.CATEGORY_COLORS` (Okabe–Ito, colour-blind safe): delivered is green, failure
 categories are warm.
@@ -15,24 +16,49 @@ Usage::
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 import pandas as pd
 
 from smskit import analytics
 from smskit.codes import CATEGORY_COLORS
+from smskit.display import format_percent, format_seconds
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["delivery_over_time", "delivery_rate", "failure_reasons", "funnel", "latency", "save_figures"]
+__all__ = [
+    "conversion_over_time",
+    "delivery_over_time",
+    "delivery_rate",
+    "escape_mathtext",
+    "failure_reasons",
+    "figure_size",
+    "funnel",
+    "latency",
+    "png_bytes",
+    "save_figures",
+    "save_png",
+    "uplift",
+]
 
 DELIVERED_COLOR = CATEGORY_COLORS["delivered"]
 SENT_COLOR = "#0072B2"
+NOT_SENT_COLOR = "#BBBBBB"
+_STAGE_COLORS = {
+    "rows": "#666666",
+    "sent": SENT_COLOR,
+    "accepted": CATEGORY_COLORS["accepted"],
+    "delivered": DELIVERED_COLOR,
+}
 INTERVAL_COLOR = "#333333"
+ITT_COLOR = "#0072B2"
+CACE_COLOR = "#D55E00"
+_RATE_METRICS = ("delivered", "converted", "replied", "unsubscribed")
 _LINE_COLORS = ("#009E73", "#0072B2", "#D55E00", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442")
 _TIME_TICKS = (
     (1, "1 s"),
@@ -63,9 +89,14 @@ def delivery_rate(
     overall rate. ``sort=True`` orders bars by rate instead of by group. ``zoom=True`` draws points
     on an axis fitted to the intervals instead of bars from 0 %, to see small differences (A/B arms).
     """
-    table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
-    overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     keys = analytics._keys(by)
+    if _is_table(frame, [*keys, "sent", "delivered", "rate", "low", "high"]):  # rates already computed
+        table = frame
+        sent, delivered = int(table["sent"].sum()), int(table["delivered"].sum())
+        overall = pd.DataFrame({"rate": [delivered / sent if sent else np.nan]})
+    else:
+        table = analytics.delivery_rate(frame, by=by, confidence=confidence, among=among)
+        overall = analytics.delivery_rate(frame, confidence=confidence, among=among)
     if top is not None and len(table) > top:
         table = table.nlargest(top, "sent").sort_index()
     if sort:
@@ -121,8 +152,8 @@ def delivery_rate(
         ax.set_xticks(np.linspace(0, 1, 6))
         _percent_axis(ax.xaxis)
     ax.set_xlabel(f"Delivery rate (% of {among}, {confidence:.0%} Wilson interval)")
-    ax.set_ylabel(" · ".join(keys))
-    ax.set_title(f"Delivery rate by {' · '.join(keys)}", pad=16)
+    ax.set_ylabel(escape_mathtext(" · ".join(keys)))
+    ax.set_title(escape_mathtext(f"Delivery rate by {' · '.join(keys)}"), pad=16)
     # the overall line is labelled above the axes: a legend inside would cover bar labels near 100 %
     overall_rate = float(overall["rate"].iloc[0])
     if np.isfinite(overall_rate):
@@ -151,25 +182,28 @@ def delivery_over_time(
     ax: Axes | None = None,
 ) -> Axes:
     """Delivery rate per ``freq`` bin of ``on``, one line per group, with a shaded Wilson band."""
-    table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
+    if _is_table(frame, [on, "sent", "delivered", "rate", "low", "high"]):
+        table = frame
+    else:
+        table = analytics.rate_over_time(frame, freq=freq, on=on, by=by, confidence=confidence, among=among)
     ax = _axes(ax)
     groups = [(None, table)] if by is None else list(table.groupby(by, observed=True, sort=True))
     for i, (name, part) in enumerate(groups):
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
         when = _naive_utc(part[on])
         marker = "o" if len(part) <= 48 else None
-        label = "delivery rate" if by is None else str(name)
+        label = "delivery rate" if by is None else escape_mathtext(str(name))
         ax.plot(when, part["rate"], color=color, marker=marker, ms=3, lw=1.6, label=label)
         ax.fill_between(when, part["low"], part["high"], color=color, alpha=0.18, lw=0)
     _date_axis(ax)
     ax.set_ylim(0, 1.02)
     _percent_axis(ax.yaxis)
     ax.set_ylabel(f"Delivery rate (% of {among})")
-    ax.set_xlabel(f"{_title(on)} (UTC, {freq} bins)")
-    ax.set_title("Delivery rate over time" + (f" by {by}" if by else ""))
+    ax.set_xlabel(escape_mathtext(f"{_title(on)} (UTC, {freq} bins)"))
+    ax.set_title(escape_mathtext("Delivery rate over time" + (f" by {by}" if by else "")))
     ax.grid(axis="y", alpha=0.3)
     if by is not None:
-        ax.legend(title=by, fontsize=8, loc="best", frameon=False)
+        ax.legend(title=escape_mathtext(by), fontsize=8, loc="best", frameon=False)
     return ax
 
 
@@ -181,7 +215,10 @@ def failure_reasons(
     ax: Axes | None = None,
 ) -> Axes:
     """Horizontal bars of the ``top`` codes of not-delivered messages, coloured by category."""
-    table = analytics.failure_breakdown(frame, pending=pending)
+    if _is_table(frame, ["category", "code", "count", "share", "meaning"]):
+        table = frame if pending else frame.loc[frame["category"].astype(str) != "pending"]
+    else:
+        table = analytics.failure_breakdown(frame, pending=pending)
     failed = int(table["count"].sum())
     table = table.head(top)
     ax = _axes(ax, height=max(2.5, 0.45 * len(table) + 1.5), width=9)
@@ -189,7 +226,7 @@ def failure_reasons(
     categories = table["category"].astype(str).to_numpy()
     colors = [CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]) for c in categories]
     ax.barh(y, table["count"], color=colors, height=0.65, edgecolor="#555555", lw=0.5)
-    labels = [f"{c}  {_shorten(m, 38)}" for c, m in zip(table["code"], table["meaning"], strict=True)]
+    labels = [escape_mathtext(f"{c}  {_shorten(m, 38)}") for c, m in zip(table["code"], table["meaning"], strict=True)]
     ax.set_yticks(y, labels, fontsize=8)
     peak = float(table["count"].max()) if len(table) else 1.0
     for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
@@ -203,7 +240,7 @@ def failure_reasons(
         )
     ax.set_xlim(0, peak * 1.25)
     seen = list(dict.fromkeys(categories))
-    handles = [_patch(CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]), c) for c in seen]
+    handles = [_patch(CATEGORY_COLORS.get(c, CATEGORY_COLORS["unknown"]), escape_mathtext(c)) for c in seen]
     ax.legend(
         handles=handles,
         title="category",
@@ -229,28 +266,42 @@ def latency(
 ) -> Axes:
     """ECDF of report latency (seconds from send to report), one line per group.
 
-    The curve is drawn from 400 quantiles, not every message. ``log=None`` picks a log time axis
-    when latencies span more than two decades.
+    The curve is drawn from 400 quantiles, not every message; ``frame`` may also be those quantiles,
+    ``analytics.latency_quantiles(..., q=np.linspace(0, 1, 401))`` (as :class:`smskit.Warehouse`
+    computes them). ``log=None`` picks a log time axis when latencies span more than two decades.
     """
-    analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
-    work = frame.loc[analytics.sent_rows(frame)]
-    if delivered_only:
-        work = work.loc[work["delivered"].fillna(False).astype(bool)]
-    work = work.loc[work[column].notna()]
-    ax = _axes(ax)
     probs = np.linspace(0, 1, 401)
-    groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+    names = [analytics.quantile_name(p) for p in probs]
+    curves: list[tuple[object, np.ndarray, int, float]] = []  # (group, quantiles, n, median)
+    if set(names) | {"n"} <= set(frame.columns):  # a latency_quantiles(q=np.linspace(0, 1, 401)) table
+        rows = frame.groupby(by, observed=True, sort=True) if by is not None else [(None, frame)]
+        for key, part in rows:
+            row = part.iloc[0]
+            curves.append((key, row[names].to_numpy(dtype=float), int(row["n"]), float(row[names[200]])))
+    else:
+        analytics._require(frame, [column] + (["delivered"] if delivered_only else []))
+        work = frame.loc[analytics.sent_rows(frame)]
+        if delivered_only:
+            work = work.loc[work["delivered"].fillna(False).astype(bool)]
+        work = work.loc[work[column].notna()]
+        groups = [(None, work[column])] if by is None else list(work.groupby(by, observed=True, sort=True)[column])
+        # the legend's median is the report's p50: one definition (analytics.latency_quantiles), one format
+        medians = analytics.latency_quantiles(frame, by=by, q=(0.5,), latency=column, delivered_only=delivered_only)
+        median_of = dict(zip(medians[by], medians["p50"], strict=True)) if by is not None else {None: medians["p50"][0]}
+        for key, values in groups:
+            v = values.to_numpy(dtype=float)
+            if len(v):
+                curves.append((key, np.quantile(v, probs), len(v), float(median_of[key])))
+    ax = _axes(ax)
     lows, highs = [], []
-    for i, (name, values) in enumerate(groups):
-        v = values.to_numpy(dtype=float)
-        if not len(v):
+    for i, (name, xs, n, median) in enumerate(curves):
+        if not n:
             continue
-        xs = np.quantile(v, probs)
         lows.append(max(float(xs[0]), 1e-3))
         highs.append(float(xs[-1]))
         color = DELIVERED_COLOR if by is None else _LINE_COLORS[i % len(_LINE_COLORS)]
-        head = "all" if by is None else str(name)
-        label = f"{head} (median {_duration(float(np.median(v)))}, n={len(v):,})"
+        head = "all" if by is None else escape_mathtext(str(name))
+        label = f"{head} (median {format_seconds(median)}, n={n:,})"
         ax.step(xs, probs, where="post", color=color, lw=1.6, label=label)
     if log is None:
         log = bool(lows) and max(highs) / min(lows) > 100
@@ -267,29 +318,140 @@ def latency(
     _percent_axis(ax.yaxis)
     ax.set_ylabel("Messages reported within (%)")
     what = "delivery" if delivered_only else "final report"
-    ax.set_title(f"Time to {what}" + (f" by {by}" if by else ""))
+    ax.set_title(escape_mathtext(f"Time to {what}" + (f" by {by}" if by else "")))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right", frameon=False)
     return ax
 
 
 def funnel(frame: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Bars for sent → accepted → delivered, each labelled with its count and share of sent."""
-    table = analytics.funnel_counts(frame)
-    ax = _axes(ax, height=3)
+    """Bars from the input rows to delivery (:func:`smskit.analytics.funnel_counts`): rows, invalid,
+    suppressed, sent, accepted, delivered; each labelled with its count and share (of the input rows up
+    to *sent*, of sent after)."""
+    table = frame if _is_table(frame, ["stage", "count", "of_rows", "share"]) else analytics.funnel_counts(frame)
+    stages = [str(s) for s in table["stage"]]
+    ax = _axes(ax, height=max(3.0, 0.45 * len(table) + 1.2))
     y = np.arange(len(table))[::-1]
-    colors = [SENT_COLOR, CATEGORY_COLORS["accepted"], DELIVERED_COLOR]
+    colors = [_STAGE_COLORS.get(s, NOT_SENT_COLOR) for s in stages]
     ax.barh(y, table["count"], color=colors, height=0.6)
     peak = max(int(table["count"].max()), 1)
-    for yi, (n, share) in enumerate(zip(table["count"], table["share"], strict=True)):
-        text = f"{n:,}" + (f" ({share:.1%})" if np.isfinite(share) else "")
+    for yi, (stage, n, of_rows, share) in enumerate(
+        zip(stages, table["count"], table["of_rows"], table["share"], strict=True)
+    ):
+        if stage == "rows":
+            text = f"{n:,}"
+        elif np.isfinite(share) and stage != "sent":
+            text = f"{n:,} ({format_percent(share)} of sent)"
+        else:
+            text = f"{n:,}" + (f" ({format_percent(of_rows)})" if np.isfinite(of_rows) else "")
         ax.annotate(text, (n, y[yi]), xytext=(4, 0), textcoords="offset points", va="center", fontsize=9)
-    ax.set_yticks(y, [str(s) for s in table["stage"]])
-    ax.set_xlim(0, peak * 1.3)
+    ax.set_yticks(y, stages)
+    ax.set_xlim(0, peak * 1.35)
     _count_axis(ax.xaxis)
-    ax.set_xlabel("Messages")
-    ax.set_title("Campaign funnel: sent → accepted → delivered")
+    ax.set_xlabel("Recipients")
+    ax.set_title("Campaign funnel: input rows → sent → accepted → delivered")
     return ax
+
+
+def uplift(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
+    """Each arm's effect against the control, with its interval: ITT and CACE side by side.
+
+    ``table`` is :func:`smskit.experiments.compare_arms`' result. One row per non-control arm; the
+    intention-to-treat difference (every assigned recipient) is the upper mark, the complier average
+    causal effect (the recipients the message reached) the lower one. A CACE whose interval is
+    unbounded is drawn as a point marked "unbounded". Rates are in percentage points.
+    """
+    analytics._require(table, ["variant", "control", "diff", "diff_low", "diff_high"])
+    metric = str(table.attrs.get("metric", "effect"))
+    confidence = float(table.attrs.get("confidence", 0.95))
+    rate = metric in _RATE_METRICS
+    control = [str(v) for v in table.loc[table["control"].astype(bool), "variant"]]
+    arms = table.loc[~table["control"].astype(bool)]
+    has_cace = "cace" in arms.columns and bool(arms["cace"].notna().any())
+    ax = _axes(ax, height=max(2.5, 0.8 * len(arms) + 1.5))
+    y = np.arange(len(arms))[::-1].astype(float)
+    offset = 0.15 if has_cace else 0.0
+    series = [("diff", "ITT: every assigned recipient", ITT_COLOR, y + offset)]
+    if has_cace:
+        series.append(("cace", "CACE: complier average causal effect (reached)", CACE_COLOR, y - offset))
+    for column, label, color, ys in series:
+        mid = arms[column].to_numpy(dtype=float)
+        low = arms[f"{column}_low"].to_numpy(dtype=float)
+        high = arms[f"{column}_high"].to_numpy(dtype=float)
+        bounded = np.isfinite(low) & np.isfinite(high)
+        err = np.clip(np.vstack([mid - low, high - mid]), 0.0, None)
+        ax.errorbar(
+            mid[bounded], ys[bounded], xerr=err[:, bounded], fmt="o", color=color, ecolor=color, capsize=4, label=label
+        )
+        for x, yy in zip(mid[~bounded & np.isfinite(mid)], ys[~bounded & np.isfinite(mid)], strict=True):
+            ax.plot([x], [yy], marker="o", mfc="white", color=color)
+            ax.annotate("unbounded", (x, yy), xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.axvline(0.0, color=INTERVAL_COLOR, lw=1)
+    versus = f" vs {escape_mathtext(control[0])}" if control else ""
+    ax.set_yticks(y, [escape_mathtext(str(v)) + versus for v in arms["variant"]])
+    ax.set_ylim(-0.7, len(arms) - 0.3)
+    if rate:
+        _points_axis(ax.xaxis)
+    unit = " (percentage points)" if rate else ""
+    ax.set_xlabel(f"Difference from control in {escape_mathtext(metric)}{unit}, {confidence:.0%} intervals")
+    ax.set_title(f"Effect on {escape_mathtext(metric)} against {escape_mathtext(control[0]) if control else 'control'}")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    return ax
+
+
+def conversion_over_time(
+    frame: pd.DataFrame,
+    *,
+    variant: str = "variant",
+    converted_at: str = "converted_at",
+    freq: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Cumulative share of each arm's assigned recipients converted, over the outcome window.
+
+    ``frame`` is :func:`smskit.experiments.attach_outcomes`' result: every assigned row counts in
+    its arm's denominator, and a recipient counts as converted from its first event in the window
+    (``converted_at``, binned by ``freq``, default about 24–48 bins).
+    """
+    analytics._require(frame, [variant, converted_at])
+    work = frame.loc[frame[variant].notna()]
+    arm = work[variant].astype(str)
+    times = pd.to_datetime(work[converted_at], utc=True)
+    freq = freq or _auto_freq(work, on=converted_at)
+    ax = _axes(ax)
+    names = (
+        [str(c) for c in work[variant].cat.categories if (arm == str(c)).any()]
+        if isinstance(work[variant].dtype, pd.CategoricalDtype)
+        else sorted(arm.unique())
+    )
+    bins = times.dt.floor(freq)
+    start, end = bins.min(), bins.max()
+    if pd.isna(start):
+        start = end = pd.Timestamp(0, tz="UTC")
+    grid = pd.date_range(start, end, freq=freq)
+    for i, name in enumerate(names):
+        mine = arm == name
+        counts = bins[mine].value_counts().reindex(grid, fill_value=0).sort_index()
+        share = counts.cumsum() / int(mine.sum())
+        label = f"{escape_mathtext(name)} (n={int(mine.sum()):,})"
+        color = _LINE_COLORS[i % len(_LINE_COLORS)]
+        ax.step(grid.tz_localize(None).to_numpy(), share.to_numpy(), where="post", color=color, lw=1.6, label=label)
+    _date_axis(ax)
+    _percent_axis(ax.yaxis, decimals=None)
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("Converted (% of assigned, cumulative)")
+    ax.set_xlabel(f"Time of the first event in the window (UTC, {freq} bins)")
+    ax.set_title(f"Conversion over the window by {escape_mathtext(variant)}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(title=escape_mathtext(variant), fontsize=8, loc="upper left", frameon=False)
+    return ax
+
+
+def escape_mathtext(text: str) -> str:
+    """``text`` shown as it is in a matplotlib label: an unescaped ``$`` starts mathtext (and can fail
+    to parse); matplotlib shows ``\\$`` as ``$`` and treats no other backslash specially."""
+    return str(text).replace("$", r"\$")
 
 
 def save_figures(
@@ -303,7 +465,8 @@ def save_figures(
     """Write the five delivery figures as PNG files into ``directory``; returns name → path.
 
     ``by`` groups the rate figure (default ``template_id`` when present, else ``country``); ``freq``
-    defaults to a bin that gives about 24–48 points over the send window. Uses no pyplot state, so it
+    defaults to the finest bin giving at most 48 points over the send window
+    (:func:`smskit.analytics.time_bin`). Uses no pyplot state, so it
     is safe from scripts and threads.
     """
     out = Path(directory)
@@ -316,9 +479,11 @@ def save_figures(
         "failure_reasons": lambda ax: failure_reasons(frame, ax=ax),
         "latency": lambda ax: latency(frame, ax=ax),
     }
-    return {
-        name: save_png(draw, out / f"{name}.png", size=figure_size(name), dpi=dpi) for name, draw in drawings.items()
-    }
+    paths: dict[str, Path] = {}
+    for name, draw in drawings.items():
+        paths[name] = out / f"{name}.png"
+        save_png(draw, paths[name], size=figure_size(name), dpi=dpi)
+    return paths
 
 
 _FIGURE_SIZES = {"funnel": (8.0, 3.0), "failure_reasons": (10.0, 5.0)}
@@ -329,17 +494,44 @@ def figure_size(name: str) -> tuple[float, float]:
     return _FIGURE_SIZES.get(name, (8.0, 4.5))
 
 
-def save_png(draw: Callable[[Axes], object], path: Path, *, size: tuple[float, float], dpi: int) -> Path:
-    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and save it as PNG at ``path``."""
+def save_png(
+    draw: Callable[[Axes], object],
+    target: str | Path | BinaryIO,
+    *,
+    size: tuple[float, float] = (8.0, 4.5),
+    dpi: int = 100,
+) -> Path | BinaryIO:
+    """Draw onto a fresh Axes of a pyplot-free Figure (thread-safe) and write it as PNG to ``target``
+    (a path or a binary file object); returns ``target`` (a path as :class:`~pathlib.Path`).
+
+    The one place smskit turns a figure into PNG: the report, :func:`save_figures` and the Dashboard
+    (:func:`png_bytes`) all come through here.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size, layout="constrained")
     draw(fig.add_subplot())
-    fig.savefig(path, dpi=dpi)
-    return path
+    out = Path(target) if isinstance(target, str | Path) else target
+    fig.savefig(out, format="png", dpi=dpi)
+    return out
+
+
+def png_bytes(draw: Callable[[Axes], object], *, size: tuple[float, float] = (7.0, 3.2), dpi: int = 90) -> bytes:
+    """:func:`save_png` into memory: the PNG bytes of one figure drawn by ``draw(ax)`` (for widgets)."""
+    buffer = io.BytesIO()
+    save_png(draw, buffer, size=size, dpi=dpi)
+    return buffer.getvalue()
 
 
 # --- helpers -------------------------------------------------------------------------------------------
+
+
+def _is_table(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether ``frame`` is already the analytics table (counts as integers), not rows to aggregate."""
+    if not set(columns) <= set(frame.columns):
+        return False
+    counts = "delivered" if "delivered" in columns else "count"
+    return pd.api.types.is_integer_dtype(frame[counts].dtype)
 
 
 def _axes(ax: Axes | None, *, height: float = 4.5, width: float = 8) -> Axes:
@@ -355,6 +547,13 @@ def _percent_axis(axis: object, *, decimals: int | None = 0) -> None:
     from matplotlib.ticker import PercentFormatter
 
     axis.set_major_formatter(PercentFormatter(xmax=1, decimals=decimals))  # type: ignore[attr-defined]
+
+
+def _points_axis(axis: object) -> None:
+    """Differences of rates in percentage points (0.021 → "+2.1 pp")."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v * 100:+.1f} pp" if v else "0"))  # type: ignore[attr-defined]
 
 
 def _count_axis(axis: object) -> None:
@@ -378,7 +577,7 @@ def _naive_utc(times: pd.Series) -> np.ndarray:
 
 def _group_labels(table: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     parts = [table[k].astype("string").fillna("(unknown)").to_numpy() for k in keys]
-    return [" · ".join(str(p[i]) for p in parts) for i in range(len(table))]
+    return [escape_mathtext(" · ".join(str(p[i]) for p in parts)) for i in range(len(table))]
 
 
 def _title(column: str) -> str:
@@ -390,14 +589,6 @@ def _shorten(text: object, width: int) -> str:
     return s if len(s) <= width else s[: width - 1].rstrip() + "…"
 
 
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def _patch(color: str, label: str) -> object:
     from matplotlib.patches import Patch
 
@@ -405,11 +596,5 @@ def _patch(color: str, label: str) -> object:
 
 
 def _auto_freq(frame: pd.DataFrame, *, on: str = "sent_at") -> str:
-    times = pd.to_datetime(frame[on], utc=True).dropna() if on in frame.columns else pd.Series(dtype=object)
-    if times.empty:
-        return "1h"
-    span = (times.max() - times.min()).total_seconds()
-    for seconds, freq in ((60, "1min"), (300, "5min"), (900, "15min"), (3600, "1h"), (6 * 3600, "6h")):
-        if span / seconds <= 48:
-            return freq
-    return "1D"
+    """:func:`smskit.analytics.time_bin` for the send times: at most 48 points over the send window."""
+    return analytics.time_bin(frame[on], max_bins=48) if on in frame.columns else "1h"

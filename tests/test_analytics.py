@@ -233,12 +233,29 @@ def test_latency_quantiles_match_numpy(funnel):
 
 
 def test_funnel_counts_stages(funnel):
+    """The funnel starts at the input rows (issue 12): rows → invalid → suppressed → sent → accepted → delivered."""
     table = analytics.funnel_counts(funnel)
-    assert table["stage"].tolist() == ["sent", "accepted", "delivered"]
-    sent = ~funnel["state"].isin(["invalid", "suppressed"])
-    assert table["count"].tolist() == [sent.sum(), (funnel["state"] == "accepted").sum(), funnel["delivered"].sum()]
-    assert table["share"].iloc[0] == 1.0
-    assert table["share"].iloc[2] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    assert table["stage"].tolist() == ["rows", "invalid", "suppressed", "sent", "accepted", "delivered"]
+    state = funnel["state"]
+    sent = ~state.isin(["invalid", "suppressed"])
+    assert table["count"].tolist() == [
+        len(funnel),
+        (state == "invalid").sum(),
+        (state == "suppressed").sum(),
+        sent.sum(),
+        (state == "accepted").sum(),
+        funnel["delivered"].sum(),
+    ]
+    assert table["of_rows"].iloc[0] == 1.0
+    assert table["of_rows"].iloc[3] == pytest.approx(sent.sum() / len(funnel))
+    assert table["share"].iloc[:3].isna().all()
+    assert table["share"].iloc[3] == 1.0
+    assert table["share"].iloc[5] == pytest.approx(funnel["delivered"].sum() / sent.sum())
+    with_unsent = funnel.assign(state=funnel["state"].cat.add_categories("unsent"))
+    with_unsent.loc[with_unsent.index[:7], "state"] = "unsent"
+    stages = analytics.funnel_counts(with_unsent).set_index("stage")["count"]
+    assert stages["unsent"] == 7
+    assert stages["sent"] == sent.sum() - sent.iloc[:7].sum()
 
 
 def test_importing_smskit_and_metrics_does_not_import_matplotlib():
@@ -273,6 +290,219 @@ def test_metrics_on_a_real_delivery_funnel():
     breakdown = analytics.failure_breakdown(funnel).set_index("code")
     assert breakdown["count"].to_dict() == {"(no report)": 1, "BLACK": 1, "E200028": 1}
     assert breakdown.loc["E200028", "category"] == "template"
-    assert analytics.funnel_counts(funnel)["count"].tolist() == [4, 3, 1]
+    assert analytics.funnel_counts(funnel)["count"].tolist() == [5, 1, 4, 3, 1]  # rows, invalid, sent, …
     assert analytics.latency_quantiles(funnel).loc[0, "p50"] == 30.0
     assert analytics.delivery_rate(funnel, by="country")["country"].astype(str).tolist() == ["CN", "DE", "FR", "SG"]
+
+
+# --- one definition of the headline counts -----------------------------------------------------------------
+
+
+def _dashboard_tiles(html_text: str) -> dict[str, int]:
+    import re
+
+    tiles = re.findall(r'class="smskit-count"[^>]*>([\d,]+)</div><div[^>]*>([^<]+)</div>', html_text)
+    return {label: int(value.replace(",", "")) for value, label in tiles}
+
+
+def _report_overview(report) -> dict[str, str]:
+    table = report.tables["Overview"]
+    return dict(zip(table["measure"], table["value"], strict=True))
+
+
+def test_acceptd_only_is_awaiting_a_report_in_analytics_the_report_the_dashboard_and_the_cli(tmp_path):
+    """Issue 9's case: one message with only an ACCEPTD report is awaiting a final report, never failed."""
+    import os
+
+    from smskit.reports.funnel import delivery_funnel
+    from smskit.reports.ingest import read_status_reports
+    from smskit.summary import summarize
+    from smskit.summary.tables import HEADLINE_LABELS
+    from smskit.widgets import Dashboard
+
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    results = pd.DataFrame(
+        {
+            "to": ["+6591000001"],
+            "template_id": ["t"],
+            "state": ["accepted"],
+            "sms_msg_id": ["m1"],
+            "status": ["000000"],
+            "error": [None],
+            "sent_at": [t0],
+        }
+    )
+    body = "sequence=1&total=1&updateTime=2026-01-01T00%3A00%3A05Z&source=2&smsMsgId=m1&status=ACCEPTD"
+    log = tmp_path / "callbacks.log"
+    log.write_text(body + "\n")
+    reports = read_status_reports(log)
+
+    counts = analytics.headline_counts(delivery_funnel(results, reports))
+    assert (counts["sent"], counts["accepted"], counts["delivered"]) == (1, 1, 0)
+    assert (counts["failed"], counts["awaiting report"]) == (0, 1)
+
+    overview = _report_overview(summarize(reports, results=results))
+    assert overview[HEADLINE_LABELS["failed"]] == "0"
+    assert overview[HEADLINE_LABELS["awaiting report"]] == "1"
+
+    tiles = _dashboard_tiles(Dashboard(reports, results=results).counts.value)
+    assert (tiles["failed"], tiles["awaiting report"], tiles["delivered"]) == (0, 1, 0)
+
+    results.to_csv(tmp_path / "results.csv")
+    proc = subprocess.run(
+        [sys.executable, "-m", "smskit", "report", str(log), "--results", str(tmp_path / "results.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"{HEADLINE_LABELS['failed']}: 0" in proc.stdout
+    assert f"{HEADLINE_LABELS['awaiting report']}: 1" in proc.stdout
+
+
+def test_an_unknown_send_settled_by_a_delivery_report_counts_as_delivered():
+    """``delivered`` is gated on sent, not accepted: the report settles a send whose answer was lost."""
+    from smskit.reports.funnel import delivery_funnel
+
+    results = pd.DataFrame(
+        {
+            "to": ["+6591000001", "+6591000002"],
+            "state": ["unknown", "unknown"],
+            "sms_msg_id": [None, None],
+            "status": [None, None],
+            "sent_at": [pd.Timestamp("2026-01-01T00:00:00Z")] * 2,
+            "extend": ["c:0", "c:0"],
+        }
+    )
+    reports = pd.DataFrame(
+        {"smsMsgId": ["m1"], "status": ["DELIVRD"], "extend": ["c:0"], "to": ["+6591000001"], "total": ["1"]}
+    )
+    funnel = delivery_funnel(results, reports)
+    counts = analytics.headline_counts(funnel)
+    assert counts[["sent", "accepted", "delivered", "unknown"]].tolist() == [2, 0, 1, 1]
+    assert analytics.delivery_rate(funnel).loc[0, "delivered"] == counts["delivered"]
+
+
+@given(st.integers(min_value=0, max_value=10_000))
+@settings(max_examples=15, deadline=None)
+def test_headline_counts_partition_sent_and_agree_with_the_report_and_the_dashboard(seed):
+    from smskit.reports.ingest import read_status_reports
+    from smskit.summary.tables import HEADLINE_LABELS, overview_table
+    from smskit.widgets import counts_html, delivery_counts
+
+    frame = synthetic_funnel(200, seed=seed)
+    counts = analytics.headline_counts(frame)
+    parts = ["delivered", "failed", "awaiting report", "rejected", "unknown"]
+    assert counts[parts].sum() == counts["sent"] == analytics.delivery_rate(frame).loc[0, "sent"]
+    assert counts["delivered"] == analytics.delivery_rate(frame).loc[0, "delivered"]
+    assert counts[["invalid", "suppressed", "unsent", "sent"]].sum() == counts["rows"] == len(frame)
+    assert delivery_counts(frame).equals(counts)
+    assert _dashboard_tiles(counts_html(delivery_counts(frame))) == counts.to_dict()
+    no_reports = read_status_reports(pd.DataFrame({"sms_msg_id": [], "status": []}))
+    overview = _report_overview_table(overview_table(frame, no_reports, mode="funnel", confidence=0.95))
+    for key in ("sent", "accepted", "rejected", "unknown", "delivered", "failed", "awaiting report"):
+        assert overview[HEADLINE_LABELS[key]] == str(counts[key]), key
+
+
+def _report_overview_table(table: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(table["measure"], table["value"], strict=True))
+
+
+# --- one definition of the time bins -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "max_bins", "expected"),
+    [(0, 30, "1s"), (29, 30, "1s"), (30, 30, "5s"), (3 * 3600, 30, "15min"), (3 * 3600, 48, "5min"), (1e7, 30, "1D")],
+)
+def test_time_bin_is_the_finest_bin_within_max_bins(seconds, max_bins, expected):
+    start = pd.Timestamp("2025-01-01", tz="UTC")
+    times = pd.Series([start, start + pd.Timedelta(seconds=seconds), pd.NaT])
+    freq = analytics.time_bin(times, max_bins=max_bins)
+    assert freq == expected
+    assert analytics.time_bins(times, freq) <= max_bins or freq == analytics.TIME_BINS[-1]
+    finer = analytics.TIME_BINS[: analytics.TIME_BINS.index(freq)]
+    assert all(analytics.time_bins(times, f) > max_bins for f in finer)
+
+
+def test_time_bins_have_one_home():
+    """The report, the plots and the Dashboard bin time with analytics.time_bin; no second ladder."""
+    from pathlib import Path
+
+    from smskit import widgets
+
+    assert widgets.time_bin is analytics.time_bin
+    package = Path(analytics.__file__).parent
+    homes = sorted(
+        str(p.relative_to(package)) for p in package.rglob("*.py") if '"15min"' in p.read_text(encoding="utf-8")
+    )
+    assert homes == ["analytics.py"]
+
+
+def test_the_report_bins_time_like_analytics():
+    from smskit.reports.ingest import read_status_reports
+    from smskit.summary import summarize
+
+    t0 = pd.Timestamp("2026-01-01T00:00:00Z")
+    n = 300
+    results = pd.DataFrame(
+        {
+            "to": ["+6591000001"] * n,
+            "state": ["accepted"] * n,
+            "sms_msg_id": [f"m{i}" for i in range(n)],
+            "status": ["000000"] * n,
+            "sent_at": [t0 + pd.Timedelta(minutes=i) for i in range(n)],
+        }
+    )
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": results["sms_msg_id"],
+                "status": "DELIVRD",
+                "update_time": [(t + pd.Timedelta(seconds=30)).isoformat() for t in results["sent_at"]],
+            }
+        )
+    )
+    options = summarize(reports, results=results).figures["delivery_over_time"][1]
+    assert options["freq"] == analytics.time_bin(results["sent_at"], max_bins=min(48, n / 10)) == "15min"
+
+
+def test_not_accepted_groups_rows_by_reason_with_meaning_and_advice():
+    results = pd.DataFrame(
+        {
+            "state": ["accepted", "rejected", "rejected", "rejected", "unknown", "unsent", "unsent", "invalid"],
+            "status": ["000000", "E200028", "E200028", "E000101", None, None, None, None],
+            "error": [None, "x", "x", "Authentication failed", "connection lost", "not sent: a", "not sent: a", "bad"],
+        }
+    )
+    table = analytics.not_accepted(results)
+    assert table[["state", "code", "count"]].values.tolist() == [
+        ["rejected", "E200028", 2],
+        ["unsent", "(unsent)", 2],
+        ["rejected", "E000101", 1],
+        ["unknown", "(unknown)", 1],
+    ]
+    info = codes.lookup("E000101")
+    row = table.set_index("code").loc["E000101"]
+    assert (row["meaning"], row["advice"]) == (info.meaning, info.advice)
+    assert table.set_index("code").loc["(unsent)", "error"] == "not sent: a"
+    assert analytics.explain_code("(unsent)")[2].startswith("fix the cause")
+
+
+def test_every_not_sent_state_has_a_headline_and_the_rows_add_up():
+    """Plan states added later (deferred, expired, held_out) are counted, not folded into unsent."""
+    frame = synthetic_funnel(300, seed=9)
+    states = ["deferred", "expired", "held_out", "unsent"]
+    frame["state"] = frame["state"].cat.add_categories(states)
+    for i, state in enumerate(states):
+        frame.loc[frame.index[i * 5 : i * 5 + 5], "state"] = state
+    counts = analytics.headline_counts(frame)
+    assert [counts[k] for k in ("deferred", "expired", "held out", "unsent")] == [5, 5, 5, 5]
+    assert counts[list(analytics.NOT_SENT_HEADLINES)].sum() + counts["sent"] == counts["rows"] == len(frame)
+    stages = analytics.funnel_counts(frame)["stage"].astype(str).tolist()
+    left_out = ["invalid", "suppressed", "deferred", "expired", "held out", "unsent"]
+    assert stages == ["rows", *left_out, "sent", "accepted", "delivered"]
+    assert "held out" not in analytics.funnel_counts(synthetic_funnel(300, seed=9))["stage"].astype(str).tolist()

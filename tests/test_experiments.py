@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     power_proportions_2indep,
@@ -84,8 +85,11 @@ def test_assignment_is_reproducible_and_keeps_the_frame(recipients):
     pd.testing.assert_frame_equal(recipients, before)
 
 
-def test_proportions_are_exact_up_to_rounding(recipients):
-    out = experiments.assign_variants(recipients, {"ctl": 0.7, "t1": 0.2, "t2": 0.1}, seed=1)
+def test_stratified_proportions_are_exact_up_to_rounding(recipients):
+    # exact shares need a stratum (here one for everyone); unstratified arms are hash buckets whose
+    # sizes vary by chance (test_experiments_assignment.py)
+    one = recipients.assign(everyone="x")
+    out = experiments.assign_variants(one, {"ctl": 0.7, "t1": 0.2, "t2": 0.1}, seed=1, stratify="everyone")
     counts = out["variant"].value_counts()
     n = len(recipients)
     for name, share in {"ctl": 0.7, "t1": 0.2, "t2": 0.1}.items():
@@ -221,7 +225,7 @@ def test_compare_arms_end_to_end_matches_statsmodels():
         table = experiments.compare_arms(funnel, control="A")
     assert list(table.columns) == [
         "variant", "control", "sent", "delivered", "rate", "low", "high",
-        "diff", "diff_low", "diff_high", "z", "p_value",
+        "diff", "diff_low", "diff_high", "z", "p_value", "n", "mean", "p_adjusted", "lift",
     ]  # fmt: skip
     assert table["variant"].tolist() == ["A", "B", "C"]
     assert table["control"].tolist() == [True, False, False]
@@ -231,6 +235,10 @@ def test_compare_arms_end_to_end_matches_statsmodels():
     ref = confint_proportions_2indep(915, 1000, 880, 1000, method="newcomb", compare="diff")
     assert (b["diff_low"], b["diff_high"]) == pytest.approx(ref)
     assert b["p_value"] == pytest.approx(proportions_ztest([915, 880], [1000, 1000])[1])
+    assert (b["n"], b["mean"], b["lift"]) == (1000, pytest.approx(0.915), pytest.approx(0.035 / 0.88))
+    raw = table.loc[~table["control"], "p_value"].to_numpy()
+    holm = multipletests(raw, method="holm")[1]
+    np.testing.assert_allclose(table.loc[~table["control"], "p_adjusted"], holm, rtol=1e-12)
     control = table.set_index("variant").loc["A"]
     assert control["diff"] == 0.0
     assert np.isnan(control["p_value"])

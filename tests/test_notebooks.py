@@ -1,8 +1,12 @@
-"""Every notebook in notebooks/ runs top to bottom on the emulator (no credentials), in a kernel of this venv."""
+"""Every notebook in notebooks/ runs top to bottom on the emulator (no credentials), in a kernel of this venv,
+and reads well once rendered to HTML with nbconvert: rates as percentages, intervals as ranges, warnings as a
+note rather than a stderr block (issue 12)."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -14,12 +18,28 @@ KERNEL = "smskit-test-venv"
 
 # Text each notebook's outputs must contain: the step the notebook exists to show worked.
 MARKERS = {
-    "01-quickstart": ["DataValidationError - template parameters must be str", "E000510"],
-    "02-campaign": ["unsent", "every ready row sent exactly once: True", "the third run changed nothing: True"],
+    "01-quickstart": [
+        "DataValidationError - template parameters must be str",
+        "E000510",
+        "E200028: Template variable check failed",
+        "no number was accepted",
+    ],
+    "02-campaign": [
+        "unsent",
+        "every ready row sent exactly once: True",
+        "the third run changed nothing: True",
+        "smskit-plan-summary",  # plan.summary shows as a table
+        "Note (CampaignWarning)",  # the outage's warning, as a note
+    ],
     "03-delivery-report": ["reports", "final_status", "image/png"],
     "04-ab-experiment": ["SampleSize(control=", "diff_low", "image/png"],
-    "05-composer": ["'requests': 2", "awaiting report", "delivered"],
+    "05-composer": ["'requests': 2", "awaiting report", "delivered", "0 left to send"],
 }
+# Notebooks whose tables include delivery rates (each must show at least one, formatted).
+RATE_NOTEBOOKS = {"03-delivery-report", "04-ab-experiment"}
+# A table is a rate table when one of its headers is one of these.
+RATE_HEADERS = {"rate", "low", "high", "share", "of_sent", "of_rows", "mean", "diff", "difference", "p50"}
+RAW_FLOAT = re.compile(r"\d\.\d{5,}")
 
 
 def _notebook_names() -> list[str]:
@@ -79,3 +99,38 @@ def test_notebook_runs_on_the_emulator(name, venv_kernel, monkeypatch, tmp_path)
         assert marker in text, f"{name}: {marker!r} not in the outputs"
     assert {p.name for p in NOTEBOOKS.parent.iterdir()} == before  # nothing written into the repository
     assert not list(NOTEBOOKS.glob("*.sqlite"))
+
+    stderr = [o.get("text", "") for o in outputs if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+    assert stderr == [], f"{name}: stderr blocks in the outputs: {stderr}"
+    page = _rendered(nb)
+    assert 'data-mime-type="application/vnd.jupyter.stderr"' not in page  # nbconvert's stderr block
+    tables = _rate_tables(page)
+    for headers, cells in tables:
+        raw = [c for c in cells if RAW_FLOAT.search(c)]
+        assert not raw, f"{name}: raw floats {raw[:5]} in a table with headers {headers}"
+    if name in RATE_NOTEBOOKS:
+        assert tables, f"{name}: no rate table rendered"
+        assert any(c.endswith("%") for _, cells in tables for c in cells)
+        assert any(re.fullmatch(r"\d+\.\d% – \d+\.\d%", c) for _, cells in tables for c in cells)  # ranges
+
+
+def _rendered(nb) -> str:
+    """The executed notebook as nbconvert's HTML page."""
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    return body
+
+
+def _rate_tables(page: str) -> list[tuple[list[str], list[str]]]:
+    """(headers, cell texts) of every HTML table with a rate-like header."""
+    out = []
+    for table in re.findall(r"<table.*?</table>", page, flags=re.S):
+        headers = [_text(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", table, flags=re.S)]
+        if RATE_HEADERS & set(headers):
+            out.append((headers, [_text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", table, flags=re.S)]))
+    return out
+
+
+def _text(cell: str) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()

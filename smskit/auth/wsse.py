@@ -110,23 +110,26 @@ def verify_wsse(
 ) -> tuple[str | None, str | None]:
     """Check X-WSSE headers; return ``(error_code, app_key)``, error_code ``None`` when valid.
 
+    Codes as Huawei's API reference lists them ("API错误码(发送短信)", sms_05_0050; the 返回值 tables):
+    E000001 no Authorization; E000008 Authorization is not WSSE; E000002/E000004 realm missing/not
+    SDP; E000003/E000005 profile missing/not UsernameToken; E000007/E000006 type missing/not Appkey;
+    E000020 no X-WSSE; E000021/E000022/E000023 UserName/Nonce/Created missing; E000024 PasswordDigest
+    missing, E000025 Created badly formatted, E000026 not a UsernameToken (these three from third-party
+    copies of the table); E000110 Created outside ``skew``; E000102 unknown key; E000105 wrong digest.
     ``nonce_seen(app_key, nonce)`` records a nonce and says whether it was used before; a replayed
-    nonce is refused with E000027. Codes: E000001 no Authorization; E000002/E000004 realm missing/not
-    SDP; E000003/E000005 profile missing/wrong; E000006/E000007 type; E000020 no X-WSSE; E000021 not a
-    UsernameToken; E000022–E000025 Username/PasswordDigest/Nonce/Created missing; E000026 Created
-    malformed; E000110 Created outside ``skew``; E000102 unknown key; E000105 wrong digest.
+    nonce is refused with E000027 "illegal request" (the reference names no code for it: our choice).
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     auth = lowered.get("authorization")
     if not auth:
         return "E000001", None
     if not auth.strip().startswith("WSSE"):
-        return "E000002", None
+        return "E000008", None
     auth_params = _params(auth)
     for field, missing, wrong, value in (
         ("realm", "E000002", "E000004", "SDP"),
         ("profile", "E000003", "E000005", "UsernameToken"),
-        ("type", "E000006", "E000007", "Appkey"),
+        ("type", "E000007", "E000006", "Appkey"),
     ):
         if field not in auth_params:
             return missing, None
@@ -136,19 +139,19 @@ def verify_wsse(
     if not token:
         return "E000020", None
     if not token.strip().startswith("UsernameToken"):
-        return "E000021", None
+        return "E000026", None
     fields = _params(token)
     for field, code in (
-        ("username", "E000022"),
-        ("passworddigest", "E000023"),
-        ("nonce", "E000024"),
-        ("created", "E000025"),
+        ("username", "E000021"),
+        ("nonce", "E000022"),
+        ("created", "E000023"),
+        ("passworddigest", "E000024"),
     ):
         if not fields.get(field):
             return code, fields.get("username")
     key, created, nonce = fields["username"], fields["created"], fields["nonce"]
     if not _CREATED_RE.match(created):
-        return "E000026", key
+        return "E000025", key
     created_at = datetime.strptime(created, WSSE_CREATED_FORMAT).replace(tzinfo=UTC)
     if abs(now - created_at) > skew:
         return "E000110", key
@@ -162,7 +165,8 @@ def verify_wsse(
         base64.b64encode(hashed.hexdigest().upper().encode()).decode(),
         base64.b64encode(hashed.digest()).decode(),
     )
-    if not any(hmac.compare_digest(given, c) for c in candidates):
+    given_bytes = given.encode("utf-8", "surrogateescape")  # compare_digest refuses non-ASCII str
+    if not any(hmac.compare_digest(given_bytes, c.encode()) for c in candidates):
         return "E000105", key
     if nonce_seen is not None and nonce_seen(key, nonce):
         return "E000027", key

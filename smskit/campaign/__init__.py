@@ -2,6 +2,7 @@
 
 * :mod:`.recipients` — :func:`~.recipients.read_recipients` (every column ``str``)
 * :mod:`.plan` — :func:`~.plan.plan_campaign`: validation, dedupe and grouping into API calls (pure)
+* :mod:`.policy` — :class:`~.policy.ContactPolicy` and its vectorized checks (hours, limits, caps, suppression)
 * :mod:`.pacing` — the token bucket that paces sending
 * :mod:`.ledger` — the SQLite ledger: claims, outcomes, resume
 * :mod:`.send` — :func:`~.send.send_campaign`

@@ -28,6 +28,7 @@ import html
 import itertools
 import operator
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,14 +44,14 @@ from smskit.campaign.ledger import Ledger
 from smskit.campaign.recipients import NUMERIC_CELLS, SOURCE
 from smskit.campaign.states import LEFT_OUT_STATES, PLAN_DTYPE, PLAN_STATES
 from smskit.errors import DataValidationError
-from smskit.numbers import normalize_codes
+from smskit.frames import FUNNEL_ADDED, RESULTS
+from smskit.numbers import check_region, normalize_codes
 from smskit.protocol import MAX_ITEMS, MAX_NUMBERS, MAX_VARIABLES
 from smskit.protocol import MAX_TEMPLATE_ID_LEN as MAX_TEMPLATE_ID_CHARS
-from smskit.templates import MAX_CONTENT_CHARS, MAX_VERIFICATION_CHARS, Template, load_templates, validate_params
-from smskit.templates._regex import fullmatches
-from smskit.templates.encoding import segments_of, text_stats
+from smskit.templates import Template, load_templates
+from smskit.templates.encoding import segments_from_stats, text_stats
 from smskit.templates.render import fixed_text, render_columns
-from smskit.templates.variables import value_regex
+from smskit.templates.validation import DistinctValues, param_problems
 
 __all__ = [
     "DEDUPE",
@@ -59,6 +60,8 @@ __all__ = [
     "MAX_NUMBERS_PER_ITEM",
     "REPEAT_WINDOW",
     "CampaignPlan",
+    "PlanSummary",
+    "campaign_name",
     "find_repeats",
     "plan_campaign",
 ]
@@ -76,6 +79,10 @@ _SEP = "\x1f"
 _READY = PLAN_STATES.index("ready")  # state codes into PLAN_DTYPE
 _INVALID = PLAN_STATES.index("invalid")
 _SUPPRESSED = PLAN_STATES.index("suppressed")
+_HELD_OUT = PLAN_STATES.index("held_out")
+_PLAN_COLUMNS = ("to", "region", "template_id", "params", "signature", "text", "encoding", "segments", "state")
+#: Columns the plan, the results and the funnel add: an ``id=`` column may not be named like one.
+_RESERVED = frozenset((*_PLAN_COLUMNS, "problem", "request_no", "item_no", *RESULTS.columns, *FUNNEL_ADDED))
 
 
 @contextmanager
@@ -93,12 +100,31 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class PlanSummary(dict[str, Any]):
+    """:attr:`CampaignPlan.summary`: a plain dict of counts that a notebook shows as a two-column table."""
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for key, value in self.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}: {v:,}" for k, v in value.items()) or "—"
+            elif isinstance(value, bool):
+                value = "yes" if value else "no"
+            elif isinstance(value, int):
+                value = f"{value:,}"
+            rows.append(
+                f"<tr><th style='text-align:left'>{html.escape(str(key))}</th><td>{html.escape(str(value))}</td></tr>"
+            )
+        return f'<table class="smskit-plan-summary">{"".join(rows)}</table>'
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class CampaignPlan:
     """What a campaign will send; pure data (see the module docstring).
 
-    ``recipients`` has one row per input row (input index): to, region, template_id, params,
-    signature, text, encoding, segments, state, problem, request_no, item_no. ``items`` has one row
+    ``recipients`` has one row per input row (input index): the ``id=`` column when one was named,
+    then to, region, template_id, params, signature, text, encoding, segments, state, problem,
+    request_no, item_no. ``items`` has one row
     per API item (to, rows = input index labels, template_id, params, signature), ordered by
     request; ``requests`` one row per API call. ``repeats`` (input index) holds the rows suppressed
     because the ledger shows their number accepted for the same template within the repeat window:
@@ -118,6 +144,7 @@ class CampaignPlan:
     template_column: str | None = None
     repeats: pd.DataFrame = field(default_factory=lambda: _repeats_frame([], [], []))
     n_duplicates: int = 0
+    id_column: str | None = None  # the recipients' own id column, first in recipients/problems/results
     _order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # ready rows, send order
     _item_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
     _item_request: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
@@ -126,15 +153,25 @@ class CampaignPlan:
     # ------------------------------------------------------------------ derived views
 
     @property
+    def default_campaign_id(self) -> str | None:
+        """The campaign id ``send_campaign`` uses when given none (see :func:`campaign_name`)."""
+        return campaign_name(self.source, self.template_id or self.template_column)
+
+    @property
     def sendable(self) -> bool:
         """False while invalid rows remain and the plan was not made with ``skip_invalid=True``."""
         return self.skip_invalid or not (self.recipients["state"] == "invalid").any()
 
     @cached_property
     def problems(self) -> pd.DataFrame:
-        """The rows that will not be sent (input index): to, template_id, state, problem."""
+        """The rows that will not be sent (input index): the id column (when named), to, template_id,
+        state, problem."""
         rec = self.recipients
-        return rec.loc[rec["state"] != "ready", ["to", "template_id", "state", "problem"]]
+        return rec.loc[rec["state"] != "ready", [*self._id, "to", "template_id", "state", "problem"]]
+
+    @property
+    def _id(self) -> list[str]:
+        return [self.id_column] if self.id_column is not None else []
 
     @cached_property
     def items(self) -> pd.DataFrame:
@@ -196,8 +233,9 @@ class CampaignPlan:
         )
 
     @cached_property
-    def summary(self) -> dict[str, Any]:
-        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs)."""
+    def summary(self) -> PlanSummary:
+        """Counts by state, numbers, segments, calls, and segments by region/encoding (cost inputs): a dict
+        that shows as a table in a notebook."""
         rec = self.recipients
         ready = rec[rec["state"] == "ready"]
         counts = rec["state"].value_counts().reindex(list(PLAN_STATES), fill_value=0)
@@ -205,19 +243,21 @@ class CampaignPlan:
         request = self._item_request
         first = np.r_[True, request[1:] != request[:-1]] if len(request) else np.empty(0, dtype=bool)
         api = np.bincount(self._item_api[first], minlength=len(APIS))
-        return {
-            "rows": len(rec),
-            **{str(k): int(v) for k, v in counts.items()},
-            "segments": int(ready["segments"].sum()),
-            "requests": int(first.sum()),
-            "batchSendSms": int(api[0]),
-            "batchSendDiffSms": int(api[1]),
-            "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
-            "sendable": self.sendable,
-            "dedupe": self.dedupe,
-            "duplicates": self.n_duplicates,
-            "repeats": len(self.repeats),
-        }
+        return PlanSummary(
+            {
+                "rows": len(rec),
+                **{str(k): int(v) for k, v in counts.items()},
+                "segments": int(ready["segments"].sum()),
+                "requests": int(first.sum()),
+                "batchSendSms": int(api[0]),
+                "batchSendDiffSms": int(api[1]),
+                "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
+                "sendable": self.sendable,
+                "dedupe": self.dedupe,
+                "duplicates": self.n_duplicates,
+                "repeats": len(self.repeats),
+            }
+        )
 
     @cached_property
     def fingerprint(self) -> str:
@@ -254,7 +294,7 @@ class CampaignPlan:
         why = "; ".join(f"{n}× {p}" for p, n in reasons.items())
         raise DataValidationError(
             f"{len(bad)} of {len(rec)} rows are invalid ({why})",
-            rows=bad[["to", "template_id", "params", "problem"]],
+            rows=bad[[*self._id, "to", "template_id", "params", "problem"]],
             advice="fix those rows, or plan with skip_invalid=True to send only the valid ones",
         )
 
@@ -304,11 +344,14 @@ def plan_campaign(
     default_region: str | None = None,
     opt_out: Iterable[str] | pd.Series | pd.DataFrame | str | os.PathLike[str] | None = None,
     skip_invalid: bool = False,
+    held_out: Sequence[bool] | np.ndarray | None = None,
+    id: str | None = None,
     dedupe: str | None = "number",
     allow_repeat: bool = False,
     ledger: Ledger | str | os.PathLike[str] | None = None,
     now: datetime | pd.Timestamp | str | None = None,
     repeat_window: pd.Timedelta | str = REPEAT_WINDOW,
+    campaign_id: str | None = None,
 ) -> CampaignPlan:
     """Plan a campaign over ``recipients`` (never mutated; its index is kept and must be unique).
 
@@ -334,21 +377,32 @@ def plan_campaign(
         Numbers never to send to: a set/list/Series, a frame or CSV path with a ``phone`` column.
     skip_invalid
         Make the plan sendable although some rows are invalid (they are skipped).
+    held_out
+        Boolean per row: an experiment's holdout (``experiments.plan_arms``), state ``held_out``, never sent.
+    id
+        The recipients' own id column (e.g. ``"customer_id"``): carried first into ``recipients``,
+        ``problems``, the results and the funnel, so every row can be found by the user's id.
     dedupe
         ``"number"`` (default): one message per number per campaign; the first row wins and the rest
-        are ``suppressed`` with "duplicate of row <id>". ``None``: only rows identical in number,
-        template and params are duplicates (the first release's rule).
+        are ``suppressed`` with "duplicate of row <id>" (the ``id`` column's value, else the index
+        label). ``None``: only rows identical in number, template and params are duplicates (the
+        first release's rule).
     allow_repeat, ledger, now, repeat_window
         With a ``ledger`` (a :class:`~smskit.campaign.ledger.Ledger` or its path: the team's contact
         history), a number the ledger shows was accepted for the same template within
         ``repeat_window`` (default 24 h) before ``now`` (default: the current time, UTC) is
         ``suppressed`` with a reason naming the earlier campaign and time, unless
         ``allow_repeat=True``. ``send_campaign`` checks again when it sends.
+    campaign_id
+        The campaign this plan will be sent as (default: :func:`campaign_name` of the recipients' file
+        and the template). Its own earlier sends are not previewed as repeats: a re-run resumes them.
     """
     if dedupe not in DEDUPE:
         raise DataValidationError(f"dedupe must be 'number' or None, not {dedupe!r}", advice='use dedupe="number"')
     window = pd.Timedelta(repeat_window)
-    _check_arguments(recipients, template_id, template_column, params, to)
+    _check_arguments(recipients, template_id, template_column, params, to, id)
+    if default_region is not None:
+        default_region = check_region(default_region)
     cols = [params] if isinstance(params, str) else list(params)
     catalog = load_templates(templates) if isinstance(templates, (str, os.PathLike)) else templates
     index = recipients.index
@@ -384,6 +438,12 @@ def plan_campaign(
         opted = phone_ok & np.fromiter(map(blocked.__contains__, e164_u), dtype=bool, count=len(e164_u))[phone]
         state[opted] = _SUPPRESSED
         problem[opted] = "opted out"
+    if held_out is not None:
+        held = np.asarray(held_out, dtype=bool)
+        if held.shape != (n,):
+            raise DataValidationError(f"held_out has {held.size} values for {n} rows", advice="give one per row")
+        state[held] = _HELD_OUT
+        problem[held] = "experiment holdout: never sent"
 
     ready = np.flatnonzero(state == _READY)
     number = pd.factorize(e164_u)[0][phone[ready]].astype(np.int64)  # equal E.164 from different spellings
@@ -392,7 +452,8 @@ def plan_campaign(
     first_of_key = _first_positions(dup_key)
     dup = first_of_key[dup_key] != np.arange(len(ready))
     if dup.any():
-        labels = index.to_numpy()[ready[first_of_key[dup_key[dup]]]].tolist()
+        names = recipients[id].to_numpy(dtype=object) if id is not None else index.to_numpy()
+        labels = names[ready[first_of_key[dup_key[dup]]]].tolist()
         state[ready[dup]] = _SUPPRESSED
         problem[ready[dup]] = [f"duplicate of row {label!r}" for label in labels]
         ready = ready[~dup]
@@ -408,6 +469,8 @@ def plan_campaign(
             now=now,
             window=window,
         )
+        own = campaign_id or campaign_name(recipients.attrs.get(SOURCE), template_id or template_column)
+        found = found[found["campaign_id"] != own]  # this campaign's own sends: a re-run resumes them
         hit = found.index.to_numpy(dtype=np.int64)
         state[hit] = _SUPPRESSED
         problem[hit] = found["problem"].to_numpy(dtype=object)
@@ -440,6 +503,8 @@ def plan_campaign(
         index=index,
         copy=False,
     )
+    if id is not None:
+        rows.insert(0, id, recipients[id])
     source = recipients.attrs.get(SOURCE)
     return CampaignPlan(
         recipients=rows,
@@ -454,11 +519,21 @@ def plan_campaign(
         template_column=template_column,
         repeats=repeats,
         n_duplicates=n_duplicates,
+        id_column=id,
         _order=order,
         _item_bounds=bounds,
         _item_request=item_request,
         _item_api=item_api,
     )
+
+
+def campaign_name(source: str | None, template: str | None) -> str | None:
+    """The default campaign id: ``<file stem>.<template id or template column>`` (``spring.csv`` with
+    template ``8ff55eac…`` → ``spring.8ff55eac…``), characters outside ``A-Za-z0-9_.-`` as ``_``, at most 64
+    characters; None without a file."""
+    if not source:
+        return None
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{Path(source).stem}.{template or 'template'}")[:64]
 
 
 def find_repeats(
@@ -517,7 +592,7 @@ def _repeats_frame(index: Any, campaign_id: Any, sent_at: Any) -> pd.DataFrame:
 
 
 def _check_arguments(
-    frame: pd.DataFrame, template_id: str | None, template_column: str | None, params: Any, to: str
+    frame: pd.DataFrame, template_id: str | None, template_column: str | None, params: Any, to: str, id: str | None
 ) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise DataValidationError(
@@ -529,12 +604,17 @@ def _check_arguments(
             advice="template_id for one template, template_column for a template per row",
         )
     cols = [params] if isinstance(params, str) else list(params)
-    wanted = [to, *cols] + ([template_column] if template_column else [])
+    wanted = [to, *cols] + ([template_column] if template_column else []) + ([id] if id is not None else [])
     missing = [c for c in wanted if c not in frame.columns]
     if missing:
         raise DataValidationError(
             f"recipients have no column(s) {missing}; they have {list(frame.columns)}",
-            advice="pass to=, params= and template_column= with existing column names",
+            advice="pass to=, params=, template_column= and id= with existing column names",
+        )
+    if id is not None and id in _RESERVED:
+        raise DataValidationError(
+            f"the id column {id!r} has the name of a column smskit adds to the plan or the results",
+            advice=f"rename it; these names are taken: {sorted(_RESERVED)}",
         )
     if len(cols) > MAX_VARIABLES:
         raise DataValidationError(
@@ -601,18 +681,12 @@ def _tuples(columns: Sequence[np.ndarray], n: int) -> np.ndarray:
         return np.fromiter(zip(*columns, strict=True), dtype=object, count=n)
 
 
-class _Column:
-    """A params column's distinct values with what is computed about them on demand (once)."""
+class _Column(DistinctValues):
+    """A params column's distinct values; validation (inherited) and text statistics computed once."""
 
     def __init__(self, values: np.ndarray) -> None:
-        self.values = values
-        self._valid: dict[str, np.ndarray] = {}
+        super().__init__(values)
         self._stats: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-
-    def valid(self, name: str) -> np.ndarray:
-        if name not in self._valid:
-            self._valid[name] = fullmatches(value_regex(name), self.values.tolist())
-        return self._valid[name]
 
     @property
     def stats(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -620,12 +694,9 @@ class _Column:
             self._stats = text_stats(self.values.tolist())
         return self._stats
 
-    @cached_property
-    def blank(self) -> np.ndarray:
-        """Which distinct values are empty or only white space."""
-        out = np.fromiter(map(str.isspace, self.values.tolist()), dtype=bool, count=len(self.values))
-        out |= self.values == ""
-        return out
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.stats[1]  # the values are all text: their lengths are the statistics' chars
 
 
 def _check_combos(
@@ -666,30 +737,26 @@ def _check_combos(
             k = len(template.variables)
             problem[pos] = f"template {tid} has {k} variable(s) but only {n_cols} params column(s) were given"
             continue
+        problem[pos] = param_problems(
+            template, [(columns[j], codes[j]) for j in range(k)], n=len(pos), signature=signature
+        )
         fixed = fixed_text(template, signature)
         f_gsm, f_chars, f_ext, f_astral = (x[0] for x in text_stats([fixed]))
-        bad = np.full(len(pos), template.region == "mainland" and not (signature or template.signature))
         gsm = np.full(len(pos), bool(f_gsm))
         chars = np.full(len(pos), int(f_chars), dtype=np.int64)
         ext = np.full(len(pos), int(f_ext), dtype=np.int64)
         astral = np.full(len(pos), int(f_astral), dtype=np.int64)
-        for j, name in enumerate(template.variables):
-            col, c = columns[j], codes[j]
-            v_gsm, v_chars, v_ext, v_astral = col.stats
-            length = v_chars[c]
-            bad |= ~col.valid(name)[c]
-            if template.kind == "verification":
-                bad |= length > MAX_VERIFICATION_CHARS
+        for j in range(k):
+            v_gsm, v_chars, v_ext, v_astral = columns[j].stats
+            c = codes[j]
             gsm &= v_gsm[c]
-            chars += length
+            chars += v_chars[c]
             ext += v_ext[c]
             astral += v_astral[c]
-        bad |= chars > MAX_CONTENT_CHARS
-        for i in np.flatnonzero(bad).tolist():
-            problem[pos[i]] = "; ".join(validate_params(template, params[pos[i]], signature=signature))
-        text[pos] = render_columns(template, values, len(pos), signature)
+        rendered = render_columns(template, values, len(pos), signature)
+        text[pos] = rendered
         enc[pos] = np.where(gsm, 0, 1)
-        segs[pos] = segments_of(chars + np.where(gsm, ext, astral), ~gsm)
+        segs[pos] = segments_from_stats(rendered, gsm, chars, ext, astral)
         if template.region == "mainland":
             sig[pos] = signature or template.signature
     return {
@@ -709,7 +776,7 @@ def _generic_problems(tid: str, n: int, columns: Sequence[_Column], codes: Seque
         out[:] = f"template_id must be 1–{MAX_TEMPLATE_ID_CHARS} chars, got {tid!r}"
         return out
     for j, (col, c) in enumerate(zip(columns, codes, strict=True)):
-        out[col.blank[c] & (out == "")] = f"param {j + 1} is empty"
+        out[col.empty[c] & (out == "")] = f"param {j + 1} is empty"
     return out
 
 

@@ -10,6 +10,8 @@ Row states in the result are :data:`smskit.campaign.states.RESULT_STATES` (meani
 ``accepted``, ``rejected``, ``unknown`` (not re-sent unless ``resend_unknown=True``; status reports
 settle it, see :func:`smskit.delivery_funnel`), ``unsent`` (a re-run with the same ledger sends it),
 and the plan's own states for rows it left out.
+``held_out`` rows (an experiment's holdout) are never sent; their ``sent_at`` is the campaign's send
+start (the first ``sent_at`` of the campaign), the time their outcomes are measured from.
 """
 
 from __future__ import annotations
@@ -49,7 +51,15 @@ from smskit.errors import (
 )
 from smskit.protocol import PARTIAL, SUCCESS
 
-__all__ = ["CampaignWarning", "PlannedRequest", "send_campaign"]
+__all__ = [
+    "CampaignWarning",
+    "PlannedRequest",
+    "campaign_id_for",
+    "default_campaign_id",
+    "match_history",
+    "send_campaign",
+    "settled_rows",
+]
 
 _FATAL = {"auth", "permission", "quota"}
 _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -236,28 +246,26 @@ def _resolve_plan(plan: Any, plan_kwargs: dict[str, Any]) -> Any:
 
 
 def default_campaign_id(plan: Any) -> str | None:
-    """``<file stem>.<template id or template column>`` for a plan of recipients read from a file, else None.
+    """``<file stem>.<template id or template column>`` for a plan of recipients read from a file, else None
+    (:func:`smskit.campaign.plan.campaign_name`)."""
+    return getattr(plan, "default_campaign_id", None)
 
-    E.g. ``spring.csv`` with template ``8ff55eac…`` → ``spring.8ff55eac…``; characters outside
-    ``A-Za-z0-9_.-`` become ``_`` and the name is cut to 64 characters.
-    """
-    source = getattr(plan, "source", None)
-    if not source:
-        return None
-    template = getattr(plan, "template_id", None) or getattr(plan, "template_column", None) or "template"
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{Path(source).stem}.{template}")[:64]
+
+def campaign_id_for(plan: Any, campaign_id: str | None = None) -> str:
+    """The campaign id for ``plan``: ``campaign_id``, else :func:`default_campaign_id`, else
+    ``c<fingerprint>`` — a name only this exact plan reproduces, so :func:`send_campaign` refuses it with
+    a ledger (an edited list would start over); it suits a plan sent once, or a private ledger."""
+    return campaign_id or default_campaign_id(plan) or f"c{plan.fingerprint[:12]}"
 
 
 def _campaign_name(plan: Any, campaign_id: str | None, *, with_ledger: bool) -> str:
-    name = campaign_id or default_campaign_id(plan)
-    if name is None:
-        if with_ledger:
-            raise DataValidationError(
-                "name the campaign: campaign_id= is required with a ledger when the recipients were not read "
-                "from a file (smskit.read_recipients names a campaign after its file and template)",
-                advice='pass campaign_id="spring-sale" (the same name on every run of this campaign resumes it)',
-            )
-        name = f"c{plan.fingerprint[:12]}"
+    if with_ledger and campaign_id is None and default_campaign_id(plan) is None:
+        raise DataValidationError(
+            "name the campaign: campaign_id= is required with a ledger when the recipients were not read "
+            "from a file (smskit.read_recipients names a campaign after its file and template)",
+            advice='pass campaign_id="spring-sale" (the same name on every run of this campaign resumes it)',
+        )
+    name = campaign_id_for(plan, campaign_id)
     if not _CAMPAIGN_ID.match(name):
         raise DataValidationError(
             f"campaign_id {name!r} must be 1–64 letters, digits, '_', '-' or '.'",
@@ -342,8 +350,8 @@ def send_campaign(
 
     Returns
     -------
-    DataFrame on the plan's index: to, template_id, state, sms_msg_id, status, error, sent_at,
-    extend, request_no.
+    DataFrame on the plan's index: the plan's ``id=`` column when it has one, then to, template_id,
+    state, sms_msg_id, status, error, sent_at, extend, request_no.
     """
     plan = _resolve_plan(plan, plan_kwargs)
     name = _campaign_name(plan, campaign_id, with_ledger=ledger is not None)
@@ -357,7 +365,7 @@ def send_campaign(
     sms_msg_id = np.full(n_rows, None, dtype=object)
     status = np.full(n_rows, None, dtype=object)
     error = np.asarray(recipients["problem"].where(recipients["problem"].astype(bool), None).to_numpy(), dtype=object)
-    error[state == "unsent"] = None
+    error[(state == "unsent") | (state == "held_out")] = None
     sent_at = np.full(n_rows, np.datetime64("NaT", "ns"), dtype="datetime64[ns]")
     extend_of = np.full(n_rows, None, dtype=object)
     request_of = np.full(n_rows, -1, dtype=np.int64)
@@ -389,6 +397,7 @@ def send_campaign(
         apply=apply,
         on_progress=on_progress,
     )
+    started = np.datetime64(datetime.now(UTC).replace(tzinfo=None), "ns")
     if ledger is None:
         number(requests_)
         stopped_by = run(requests_, lease=None)
@@ -410,6 +419,10 @@ def send_campaign(
             if book is not ledger:
                 book.close()
 
+    held = state == "held_out"
+    if held.any():
+        sent = ~np.isnat(sent_at)
+        sent_at[held] = sent_at[sent].min() if sent.any() else started
     results = pd.DataFrame(
         {
             "to": recipients["to"].astype("string"),
@@ -424,6 +437,9 @@ def send_campaign(
         },
         index=recipients.index,
     )
+    id_column = getattr(plan, "id_column", None)
+    if id_column is not None:  # the user's own id first, so every result row can be found by it
+        results.insert(0, id_column, recipients[id_column])
     left = results["state"].isin(OPEN_STATES)
     if left.any():
         counts = results.loc[left, "state"].value_counts()
@@ -452,6 +468,38 @@ def _keys(plan: Any) -> pd.DataFrame:
     )
 
 
+def match_history(plan: Any, history: pd.DataFrame, *, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The history entry of each plan row whose recipient (number, template, params) the campaign has tried.
+
+    ``history`` is :meth:`Ledger.history <smskit.campaign.ledger.Ledger.history>`; ``rows`` (a mask over
+    the plan's rows, default every row) limits the rows matched. Rows an earlier smskit recorded without
+    template and params match by number alone. Returns the history's columns plus ``position`` (the
+    plan row's position), one row per matched plan row.
+    """
+    keys = _keys(plan)
+    keys["position"] = np.arange(len(keys))
+    candidates = keys if rows is None else keys[rows]
+    exact = candidates.merge(history, on=["to", "template_id", "params"], how="inner")
+    legacy = history[history["template_id"].isna()].drop(columns=["template_id", "params"])
+    if legacy.empty:
+        return exact
+    unmatched = candidates[~candidates["position"].isin(exact["position"])]
+    by_number = unmatched.merge(legacy, on="to", how="inner").drop_duplicates("position")
+    return pd.concat([exact, by_number], ignore_index=True)
+
+
+def settled_rows(plan: Any, history: pd.DataFrame | None) -> pd.Series:
+    """Mask (on the plan's index) of ready rows a re-run of the campaign would not send: the history holds
+    them accepted, unknown or refused for that number (see :func:`match_history`); all False without one."""
+    ready = (plan.recipients["state"] == "ready").to_numpy()
+    if history is None or history.empty:
+        return pd.Series(False, index=plan.recipients.index)
+    found = match_history(plan, history, rows=ready)
+    mask = np.zeros(len(ready), dtype=bool)
+    mask[found.loc[found["settled"].astype(bool), "position"].to_numpy(dtype=np.int64)] = True
+    return pd.Series(mask, index=plan.recipients.index)
+
+
 def _resume(
     lease: Lease, plan: Any, requests_: Sequence[PlannedRequest], *, resend_unknown: bool
 ) -> tuple[pd.DataFrame, list[PlannedRequest]]:
@@ -467,19 +515,12 @@ def _resume(
         history = book.history(lease.campaign_id)
 
     rec = plan.recipients
-    keys = _keys(plan)
-    keys["position"] = np.arange(len(rec))
     ready = (rec["state"] == "ready").to_numpy()
     repeat_of_this = np.zeros(len(rec), dtype=bool)
     if len(plan.repeats):
         own = plan.repeats.index[plan.repeats["campaign_id"] == lease.campaign_id]
         repeat_of_this[rec.index.get_indexer(own)] = True
-    candidates = keys[ready | repeat_of_this]
-
-    exact = candidates.merge(history, on=["to", "template_id", "params"], how="inner")
-    legacy = history[history["template_id"].isna()].drop(columns=["template_id", "params"])
-    by_number = candidates[~candidates["position"].isin(exact["position"])].merge(legacy, on="to", how="inner")
-    found = pd.concat([exact, by_number.drop_duplicates("position")], ignore_index=True)
+    found = match_history(plan, history, rows=ready | repeat_of_this)
     resend = found["state"].eq("unknown") & resend_unknown & ready[found["position"].to_numpy(dtype=np.int64)]
     found = found[found["settled"].astype(bool) & ~resend]
     restored = found.set_index("position")[
@@ -493,8 +534,8 @@ def _resume(
     if keep.any() and not getattr(plan, "allow_repeat", False):
         left = np.flatnonzero(keep)
         repeats = find_repeats(
-            pd.Series(keys["to"].to_numpy()[left], index=left),
-            pd.Series(keys["template_id"].to_numpy()[left], index=left),
+            pd.Series(rec["to"].to_numpy(dtype=object)[left], index=left),
+            pd.Series(rec["template_id"].to_numpy(dtype=object)[left], index=left),
             book,
             window=getattr(plan, "repeat_window", REPEAT_WINDOW),
         )

@@ -9,9 +9,10 @@ Three vocabularies, each a tuple (order = categorical order) with a one-line mea
 
 Derived groups: :data:`SENT_STATES` (a request was made for the row; the funnel's rows and every
 rate's denominator), :data:`NOT_SENT_STATES` (every other result state), :data:`LEFT_OUT_STATES`
-(plan states other than ``ready``), :data:`SETTLED_STATES` (in a campaign's history, they stop a
-re-run from sending a recipient again) and :data:`OPEN_STATES` (a person or a re-run must still
-settle them). Producers build their categoricals from :data:`PLAN_DTYPE` / :data:`RESULT_DTYPE`.
+(plan states other than ``ready``), :data:`POLICY_STATES` (what a contact rule can decide),
+:data:`SETTLED_STATES` (in a campaign's history, they stop a re-run from sending a recipient again)
+and :data:`OPEN_STATES` (a person or a re-run must still settle them). Producers build their
+categoricals from :data:`PLAN_DTYPE` / :data:`RESULT_DTYPE`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "PLAN_DTYPE",
     "PLAN_MEANINGS",
     "PLAN_STATES",
+    "POLICY_STATES",
     "REQUEST_MEANINGS",
     "REQUEST_STATES",
     "RESULT_DTYPE",
@@ -74,6 +76,8 @@ STATE_MEANINGS: dict[str, str] = {**PLAN_MEANINGS, **RESULT_MEANINGS}
 SENT_STATES: tuple[str, ...] = ("accepted", "rejected", "unknown")
 #: Result states of rows that were never handed to the platform.
 NOT_SENT_STATES: tuple[str, ...] = tuple(s for s in RESULT_STATES if s not in SENT_STATES)
+#: Plan states a contact-policy rule can give a row (:mod:`smskit.campaign.policy`).
+POLICY_STATES: tuple[str, ...] = ("ready", "deferred", "suppressed", "expired")
 #: Plan states of rows the plan leaves out of this run.
 LEFT_OUT_STATES: tuple[str, ...] = tuple(s for s in PLAN_STATES if s != "ready")
 #: History states that stop a re-run from sending a recipient again, best first: it was accepted, it may

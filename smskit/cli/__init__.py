@@ -1,12 +1,15 @@
 """``smskit`` command line: a thin dispatcher; each sub-command lives in its own module.
 
-Every sub-command module offers ``add_arguments(parser)`` and ``cli_main(args) -> int``.
+Every sub-command module offers ``add_arguments(parser)`` and ``cli_main(args) -> int``. Exit codes
+everywhere: 0 done, 1 done with rejected/unknown rows (or the work did not complete), 2 nothing done
+because of bad input or configuration; a bad option value is refused by argparse (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -19,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "receive": ("smskit.cli.receive", "run the status-report receiver until stopped"),
     "report": ("smskit.cli.report", "ingest status reports and write delivery figures and a summary"),
     "demo": ("smskit.cli.demo", "the whole loop on the emulator: campaign, reports, figures"),
+    "archive": ("smskit.cli.archive", "add report stores, logs, exports, results and ledgers to a Parquet warehouse"),
 }
 
 
@@ -46,12 +50,20 @@ def _version() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one sub-command; a mistake the user can fix (a smskit error, a file or SQLite problem) is one
+    line on stderr and exit 2, never a traceback."""
+    from smskit.cli._edge import error_line
+    from smskit.errors import SmsKitError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args._module.cli_main(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except (SmsKitError, OSError, sqlite3.Error) as exc:
+        print(error_line(args.command, exc), file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

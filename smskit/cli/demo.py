@@ -91,6 +91,7 @@ def run_demo(
     from smskit.experiments import assign_variants, plan_arms
     from smskit.reports.receiver import CallbackReceiver
     from smskit.summary import summarize, write_report
+    from smskit.summary.inputs import ROW_LABEL
 
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -103,6 +104,7 @@ def run_demo(
     recipients = read_recipients(data / "recipients.csv")
     recipients = recipients.assign(first_name=recipients["name"].str.split().str[0].fillna(""))
     recipients = assign_variants(recipients, {"A": 0.5, "B": 0.5}, seed=seed, stratify="tier")
+    recipients.index = pd.RangeIndex(1, len(recipients) + 1, name=ROW_LABEL)  # rows as in the file, in every output
     plan = plan_arms(
         recipients,
         arms=ARMS,
@@ -148,7 +150,9 @@ def run_demo(
             f"3. Status reports: {len(reports)} received for {len(accepted)} accepted messages"
             + ("" if complete else " (some still missing at the timeout)")
         )
-    results.to_csv(out / "results.csv", index=True)
+    from smskit.csvfiles import write_csv
+
+    write_csv(results, out / "results.csv", index=True)
     joined = results.join(recipients[["variant", "tier", "city"]])
     report = summarize(
         reports,
@@ -160,7 +164,7 @@ def run_demo(
     paths = write_report(report, out, title="smskit demo: A/B marketing campaign on the emulator")
 
     echo("")
-    echo("4. Results:")
+    echo("4. Results: " + report.headline)
     for line in _result_lines(report.tables, report.confidence):
         echo("   " + line)
     for caveat in _caveats(report.notes):

@@ -1,20 +1,34 @@
 """``smskit report``: ingest status reports and write delivery figures and a summary (Markdown + HTML).
 
 Each SOURCE is a receiver store (``.sqlite``), a callback log, or a console export (CSV/XLSX). With
-``--results`` (the CSV from ``smskit send --out``) the report covers every sent recipient (the funnel);
-without it, the reported messages. Exit codes: 0 written; 2 bad input (missing or unreadable file).
+``--results`` (the CSV from ``smskit send --out``) the report covers every input row (the funnel);
+without it, the reported messages. With ``--warehouse DIR`` the results and reports come from a
+:class:`smskit.Warehouse` (``--campaign``/``--since`` select the sends; the engine picks the reports
+they need). It prints a one-line headline, the campaigns covered (``--campaign`` keeps one) and the
+overview. Exit codes: 0 written; 2 bad input (missing or unreadable file, an unknown ``--by`` column or
+``--campaign``).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from smskit.summary import DeliveryReport
+
+from smskit.cli._edge import error_line
+from smskit.reports.ingest import EXPORT_COLUMN_OF
 
 __all__ = ["add_arguments", "cli_main"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sources", nargs="+", metavar="SOURCE", help="report store, callback log or export")
+    parser.add_argument("sources", nargs="*", metavar="SOURCE", help="report store, callback log or export")
+    parser.add_argument("--warehouse", metavar="DIR", help="read results and reports from this warehouse")
+    parser.add_argument("--since", metavar="DATE", help="with --warehouse: only sends at or after DATE (UTC)")
     parser.add_argument("--results", metavar="results.csv", help="send results (smskit send --out): the funnel")
     parser.add_argument("--out", metavar="DIR", default="report", help="output directory (default report/)")
     parser.add_argument(
@@ -27,8 +41,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--by", metavar="COLUMN", action="append", help="break the delivery rate down by COLUMN (repeatable)"
     )
-    parser.add_argument("--send-time-column", metavar="C", default="Send Time (UTC)", help="export send-time column")
-    parser.add_argument("--template-column", metavar="C", default="Template ID", help="export template column")
+    parser.add_argument(
+        "--campaign",
+        metavar="ID",
+        action="append",
+        help="report on this campaign only (the campaign id smskit send put in extend; with --warehouse, the "
+        "sends archived under it; repeatable)",
+    )
+    parser.add_argument(
+        "--send-time-column",
+        metavar="C",
+        default=EXPORT_COLUMN_OF["sent_at"],
+        help=f"export send-time column (default {EXPORT_COLUMN_OF['sent_at']!r})",
+    )
+    parser.add_argument(
+        "--template-column",
+        metavar="C",
+        default=EXPORT_COLUMN_OF["template_id"],
+        help=f"export template column (default {EXPORT_COLUMN_OF['template_id']!r})",
+    )
     parser.add_argument("--skip-malformed", action="store_true", help="drop malformed lines instead of refusing")
     parser.add_argument("--title", default="Delivery report", help="report title")
 
@@ -42,6 +73,11 @@ def cli_main(args: argparse.Namespace) -> int:
     from smskit.reports.ingest import read_status_reports
     from smskit.summary import export_send_info, read_results, summarize, write_report
 
+    if args.warehouse is not None:
+        return _from_warehouse(args)
+    if not args.sources:
+        print("smskit report: give a SOURCE or --warehouse DIR", file=sys.stderr)
+        return 2
     missing = [s for s in [*args.sources, args.results] if s is not None and not Path(s).is_file()]
     if missing:
         print(f"smskit report: no such file: {', '.join(missing)}", file=sys.stderr)
@@ -71,17 +107,58 @@ def cli_main(args: argparse.Namespace) -> int:
             if found:
                 send_info = pd.concat(found)
                 send_info = send_info.loc[~send_info.index.duplicated()]
-        report = summarize(reports, results=results, send_info=send_info, by=args.by, sources=args.sources)
+        report = summarize(
+            reports,
+            results=results,
+            send_info=send_info,
+            by=args.by,
+            sources=args.sources,
+            campaign=args.campaign,
+            unknown_by="raise",
+        )
         paths = write_report(report, args.out, title=args.title)
     except (SmsKitError, ValueError, OSError) as exc:
-        print(f"smskit report: {exc}", file=sys.stderr)
+        print(error_line("report", exc), file=sys.stderr)
         return 2
+    _print(report, paths)
+    return 0
+
+
+def _from_warehouse(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from smskit.errors import SmsKitError
+    from smskit.summary import summarize, write_report
+    from smskit.warehouse import Warehouse
+
+    if "://" not in args.warehouse and not Path(args.warehouse).is_dir():
+        print(f"smskit report: no warehouse at {args.warehouse}", file=sys.stderr)
+        return 2
+    try:
+        with Warehouse(args.warehouse) as wh:
+            results = wh.read("results", campaign=args.campaign, since=args.since)
+            reports = wh.read("reports", campaign=args.campaign, since=args.since)
+        if results.empty:
+            print(f"smskit report: no send results in {args.warehouse} for that selection", file=sys.stderr)
+            return 2
+        report = summarize(reports, results=results, by=args.by, sources=[args.warehouse], unknown_by="raise")
+        paths = write_report(report, args.out, title=args.title)
+    except (SmsKitError, ValueError, OSError) as exc:
+        print(error_line("report", exc), file=sys.stderr)
+        return 2
+    _print(report, paths)
+    return 0
+
+
+def _print(report: DeliveryReport, paths: Mapping[str, object]) -> None:
+    print(report.headline)
+    if report.campaigns:
+        print("campaigns: " + ", ".join(report.campaigns))
     overview = report.tables["Overview"]
     for measure, value in overview.itertuples(index=False):
         print(f"{measure}: {value}")
     for name, path in paths.items():
         print(f"{name}: {path}")
-    return 0
 
 
 def _mapping(pairs: list[str]) -> dict[str, str] | None:
@@ -101,4 +178,4 @@ def _id_column(mapping: dict[str, str] | None) -> str:
         for column, field in mapping.items():
             if field == "sms_msg_id":
                 return column
-    return "SMS ID"
+    return EXPORT_COLUMN_OF["sms_msg_id"]

@@ -29,7 +29,7 @@ from smskit.client import checks, retry
 from smskit.client.models import SendResult, SmsItem
 from smskit.config import ENV_VARS, Settings
 from smskit.errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
-from smskit.protocol import BATCH_PATH, FORM, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
+from smskit.protocol import BATCH_PATH, FORM, JSON, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
 
 __all__ = ["Client"]
 
@@ -98,8 +98,11 @@ class Client:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
-        self._session.verify = ca_bundle or True
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "smskit/0.1"})
+        # passed with each request: a session-level verify loses to REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE in
+        # requests' merge of environment settings, so an explicit ca_bundle would be ignored (proxies still
+        # come from the environment)
+        self._verify: str | bool = ca_bundle or True
+        self._session.headers.update({"Accept": JSON, "User-Agent": "smskit/0.1"})
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Client:
@@ -239,7 +242,12 @@ class Client:
             headers = self._headers(url, body, content_type)
             try:
                 response = self._session.post(
-                    url, data=body, headers=headers, timeout=self.timeout, allow_redirects=False
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=self._verify,
+                    allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
                 written = retry.may_have_reached(exc)

@@ -121,11 +121,25 @@ class SendResult:
         if self.ok:
             return self
         error = codes.error_for(self.code, self.description, http_status=self.http_status, response=self)
-        if self.code == PARTIAL and self.results:
-            failed = [r for r in self.results if r.get("status") != SUCCESS]
-            sample = ", ".join(f"{r.get('originTo')}: {r.get('status')}" for r in failed[:5])
-            error.message += f"; {len(failed)} of {len(self.results)} numbers failed ({sample})"
+        detail, advice = self._failures()
+        if detail:
+            error.message += f"; {detail}"
+            error.advice = advice
         raise error
+
+    def _failures(self) -> tuple[str, str]:
+        """For a partial failure: which numbers failed with which codes and meanings, and the advice
+        (which says "the others were accepted" only when some were)."""
+        if self.code != PARTIAL or not self.results:
+            return "", self.info.advice
+        failed = [r for r in self.results if r.get("status") != SUCCESS]
+        sample = ", ".join(f"{r.get('originTo')}: {r.get('status')}" for r in failed[:5])
+        infos = {str(r.get("status")): codes.lookup(str(r.get("status")), kind="status") for r in failed}
+        meanings = "; ".join(f"{code}: {info.meaning}" for code, info in infos.items())
+        accepted = len(self.results) - len(failed)
+        kept = f"the {accepted} accepted must not be sent again" if accepted else "no number was accepted"
+        advice = f"{kept}; " + "; ".join(dict.fromkeys(info.advice for info in infos.values()))
+        return f"{len(failed)} of {len(self.results)} numbers failed ({sample}); {meanings}", advice
 
     def __repr__(self) -> str:
         return (
@@ -139,5 +153,6 @@ class SendResult:
             f"{html.escape(self.description)} (HTTP {self.http_status})"
         )
         if not self.ok:
-            head += f"<br><i>{html.escape(self.info.advice)}</i>"
+            detail, advice = self._failures()
+            head += (f"<br>{html.escape(detail)}" if detail else "") + f"<br><i>{html.escape(advice)}</i>"
         return head + self.to_frame().head(50).to_html(escape=True, index=False)

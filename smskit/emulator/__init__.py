@@ -148,7 +148,7 @@ class Emulator:
             "app_key": self.app_key,
             "app_secret": "(hidden)",
             "state": state,
-            "requests received": f"{len(self._state._requests):,}",
+            "requests received": f"{self._state.n_requests:,}",
             "messages accepted": f"{len(self._state._sent):,}",
             "delivery / fail / ambiguous rate": f"{self.delivery_rate:.0%} / {self.fail_rate:.0%} / "
             f"{self.ambiguous_rate:.0%}",

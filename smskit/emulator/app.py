@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from smskit._server import read_limited_body
+from smskit._server import ServerLimits, raw_path, read_limited_body
 from smskit.emulator.logic import MAX_BODY
 from smskit.emulator.state import EmulatorState, Reply
 
@@ -50,14 +50,19 @@ def build_app(state: EmulatorState) -> Any:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        body = await read_limited_body(request, MAX_BODY)
+        try:
+            body = await read_limited_body(request, MAX_BODY, timeout=ServerLimits.body_timeout)
+        except TimeoutError:
+            response = Response(b"Request Timeout", status_code=408, headers={"connection": "close"})
+            await response(scope, receive, send)
+            return
         latency = state.latency_ms
         if latency:
             await asyncio.sleep(latency / 1000)
         reply: Reply = await run_in_threadpool(
             state.handle,
             request.method,
-            scope["path"],
+            raw_path(scope),
             scope.get("query_string", b"").decode("latin-1"),
             dict(request.headers),
             body,

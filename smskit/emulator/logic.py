@@ -3,21 +3,28 @@
 Nothing here touches the network, a clock or global randomness: the time, the random generator and
 the template catalog are passed in, so every rule is tested without a server.
 
-Decisions where the platform's behaviour is not documented (see ``docs`` in the module names):
+Decisions where the platform's behaviour is not documented (docs/EMULATOR.md lists which behaviours
+Huawei documents, with the page, and which are guesses):
 
 * A template id missing from the catalog gets per-number ``E200030`` (template not activated).
 * A Chinese-mainland template with no signature of its own (a universal template) sent without a
   ``signature`` gets per-number ``E200029`` (template type check failed).
 * With no catalog (``templates=None``) any template id is accepted; each param must be a non-empty
-  string (else ``E200028``) and every message counts as one segment.
+  string (else ``E200028``; ``" "``, ``"."`` and ``"0"`` are the guide's stand-ins for empty values,
+  seed lines 449–450) and every message counts as one segment.
 * A number repeated for the same content (template, params, signature) within one request is
   accepted once; the repeats get ``E200041``.
 * ``templateParas`` that is not a JSON array of strings (numbers included) is ``E000503``; a body
   that is not JSON at all (batchSendDiffSms) is ``E000000``.
-* HTTP status: 200 for ``000000``/``E000510``; 401 for authentication codes; 403 for permission
-  codes; 404/405 for an unknown path/method (``E000027``); 413 for a body over the size limit
-  (``E000503``); 400 otherwise.
-* Status reports come from source ``2`` (carrier) except Huawei platform codes (``E…``), source ``3``.
+* HTTP status: the catalog's, which follows the API reference's 返回值 tables (200 ``000000``; 400 from
+  ``E000000`` to ``E000510``; 401 ``E000101``–``E000112``; 403 ``E000620``/``E000623``); a code with no
+  documented status gets 401/403/400 by category (a guess). 404/405 for an unknown path/method
+  (``E000027``) and 413 for a body over the size limit (``E000503``) are our choices.
+* Report sources (接收状态报告 "source": 1 SMS platform, 2 SMSC, 3 Huawei platform): ``EXPIRED`` is the
+  report the platform builds itself when no carrier report came in 72 h, so it has source ``1`` and
+  no ``updateTime`` (seed lines 605–611: "the platform constructs a status report that does not
+  contain the updateTime parameter"); Huawei platform codes (``E`` + 6 digits) have source ``3`` (our
+  reading of the source table); everything else, ``RTE_ERR`` included (seed lines 829–830), source ``2``.
 """
 
 from __future__ import annotations
@@ -28,30 +35,32 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from smskit import codes
-from smskit.auth import verify_aksk, verify_wsse
+from smskit.auth import AKSK_ALGORITHM, verify_aksk, verify_wsse
+from smskit.numbers import country_of
 from smskit.protocol import (
+    DIFF,
+    FORM,
+    JSON,
     MAX_CALLBACK_LEN,
     MAX_EXTEND_LEN,
     MAX_ITEMS,
     MAX_NUMBER_LEN,
     MAX_NUMBERS,
+    MAX_REPORTS_PER_PUSH,
     MAX_TEMPLATE_ID_LEN,
+    PARTIAL,
+    SINGLE,
+    SUCCESS,
+    UPDATE_TIME_FORMAT,
 )
-from smskit.reports.wire import MAX_BATCH, UPDATE_TIME_FORMAT
 
 __all__ = [
-    "API_BY_PATH",
     "DEFAULT_FAILURES",
-    "DIFF",
-    "FORM",
-    "JSON",
     "MAX_BODY",
-    "SINGLE",
     "Decision",
     "Item",
     "Outcome",
@@ -60,7 +69,6 @@ __all__ = [
     "authenticate",
     "build_reports",
     "content_type_ok",
-    "country_id",
     "decide",
     "draw_outcome",
     "encode_report_batch",
@@ -70,22 +78,14 @@ __all__ = [
     "http_status",
     "new_msg_id",
     "parse_request",
+    "report_source",
     "request_code",
     "response_body",
 ]
 
-SINGLE = "batchSendSms"
-DIFF = "batchSendDiffSms"
-API_BY_PATH = {"/sms/batchSendSms/v1": SINGLE, "/sms/batchSendDiffSms/v1": DIFF}
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-
 MAX_BODY = 2 * 1024 * 1024
-MAX_REPORTS_PER_PUSH = MAX_BATCH  # the documented 50 reports per batch push
 _EXPECTED_TYPE = {SINGLE: FORM, DIFF: JSON}
 
-SUCCESS = "000000"
-PARTIAL = "E000510"
 BAD_PARAM = "E000503"
 
 DEFAULT_FAILURES: Mapping[str, float] = {
@@ -247,7 +247,7 @@ def _parse_single(body: bytes) -> SendRequest:
     if paras_text:
         try:
             paras = json.loads(paras_text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
             raise _refuse("templateParas is not valid JSON") from exc
         params = _check_params(paras, "templateParas")
     signature = _check_optional_str(fields.get("signature"), "signature")
@@ -258,7 +258,7 @@ def _parse_single(body: bytes) -> SendRequest:
 def _parse_diff(body: bytes) -> SendRequest:
     try:
         data = json.loads(body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser goes
         raise _refuse("body is not valid JSON", "E000000") from exc
     if not isinstance(data, dict):
         raise _refuse("body must be a JSON object")
@@ -308,10 +308,12 @@ def authenticate(
     now: datetime,
     nonce_seen: Callable[[str, str], bool],
 ) -> tuple[str | None, str | None, str]:
-    """``(error_code, app_key, scheme)``: X-WSSE when the request carries it, else AK/SK."""
+    """``(error_code, app_key, scheme)``: AK/SK when ``Authorization`` is ``SDK-HMAC-SHA256 …`` (or absent
+    with no ``X-WSSE``), else X-WSSE, whose checks name an Authorization that is not WSSE (E000008)."""
     lowered = {k.lower(): v for k, v in headers.items()}
     authorization = lowered.get("authorization", "").strip()
-    if authorization.startswith("WSSE") or "x-wsse" in lowered:
+    aksk = authorization.startswith(AKSK_ALGORITHM) or (not authorization and "x-wsse" not in lowered)
+    if not aksk:
         code, key = verify_wsse(lowered, secrets=secrets, now=now, nonce_seen=nonce_seen)
         return code, key, "wsse"
     code, key = verify_aksk(method, path, query, lowered, body, secrets=secrets, now=now)
@@ -321,47 +323,15 @@ def authenticate(
 # -- decisions -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _single_region_codes() -> dict[str, str]:
-    """Country calling codes used by exactly one region (``"65"`` → ``"SG"``)."""
-    import phonenumbers
-
-    return {
-        str(cc): regions[0]
-        for cc, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
-        if len(regions) == 1 and regions[0] != "001"
-    }
-
-
-@lru_cache(maxsize=65536)
-def country_id(number: str) -> str:
-    """ISO region of an E.164 number (``"CN"``), ``""`` when it cannot be told.
-
-    Calling codes of a single region are looked up directly (no parse); shared ones (+1, +7, +44…)
-    are parsed with phonenumbers.
-    """
-    import phonenumbers
-
-    digits = number.lstrip("+")
-    single = _single_region_codes()
-    for width in (1, 2, 3):
-        region = single.get(digits[:width])
-        if region is not None:
-            return region
-    try:
-        parsed = phonenumbers.parse(number if number.startswith("+") else "+" + number, None)
-    except phonenumbers.NumberParseException:
-        return ""
-    return phonenumbers.region_code_for_number(parsed) or ""
-
-
 def _content_status(item: Item, templates: Mapping[str, Any] | None) -> tuple[str, int]:
     """Per-number status and segment count that every number of ``item`` shares."""
+    from smskit import templates as tpl_mod
+    from smskit.templates.validation import DistinctValues
+
     if templates is None:
-        if any(not p for p in item.params):
+        if DistinctValues(item.params).empty.any():
             return "E200028", 1
         return SUCCESS, 1
-    from smskit import templates as tpl_mod
 
     template = templates.get(item.template_id)
     if template is None:
@@ -380,7 +350,8 @@ def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list
     seen: set[tuple[str, str, tuple[str, ...], str | None]] = set()
     for item in request.items:
         status, segs = _content_status(item, templates)
-        for number in item.to:
+        countries = country_of(item.to)
+        for number, country in zip(item.to, countries.tolist(), strict=True):
             key = (number, item.template_id, item.params, item.signature)
             number_status = "E200041" if key in seen else status
             seen.add(key)
@@ -392,7 +363,7 @@ def decide(request: SendRequest, *, templates: Mapping[str, Any] | None) -> list
                     signature=item.signature,
                     status=number_status,
                     segments=segs,
-                    country_id=country_id(number),
+                    country_id=country or "",
                 )
             )
     return decisions
@@ -472,6 +443,17 @@ def draw_outcome(rng: random.Random, *, delivery_rate: float, failures: Mapping[
     return Outcome(status, ORG_CODES.get(status))
 
 
+PLATFORM_BUILT = "1"
+_HUAWEI_CODE = re.compile(r"E\d{6}")
+
+
+def report_source(status: str) -> str:
+    """The ``source`` of a report with ``status`` (see the module docstring)."""
+    if status == "EXPIRED":
+        return PLATFORM_BUILT
+    return "3" if _HUAWEI_CODE.fullmatch(status) else "2"
+
+
 def build_reports(
     *,
     sms_msg_id: str,
@@ -481,15 +463,20 @@ def build_reports(
     extend: str | None = None,
     to: str | None = None,
 ) -> list[dict[str, str]]:
-    """One report per segment (``sequence`` 1…``total``), all with the message's outcome."""
+    """One report per segment (``sequence`` 1…``total``), all with the message's outcome.
+
+    ``update_time`` is left out of reports the platform builds itself (``EXPIRED``, source 1).
+    """
+    source = report_source(outcome.status)
     base: dict[str, str] = {
         "smsMsgId": sms_msg_id,
         "status": outcome.status,
         "statusDesc": codes.lookup(outcome.status, kind="report").meaning,
         "total": str(segments),
-        "source": "3" if outcome.status.startswith("E") else "2",
-        "updateTime": format_time(update_time),
+        "source": source,
     }
+    if source != PLATFORM_BUILT:  # a report the platform built itself carries no updateTime
+        base["updateTime"] = format_time(update_time)
     if outcome.org_code:
         base["orgCode"] = outcome.org_code
     if extend is not None:

@@ -3,8 +3,10 @@
 Reports are scheduled with a delay, then pushed by a small thread pool over keep-alive sessions:
 one form POST per report, or (``batch=True``) ``{"statusReportList": […]}`` bodies of at most 50.
 With ``push_ak``/``push_sk`` each push is signed with SDK-HMAC-SHA256, as the platform's "push AK/SK"
-option does. The platform's retry policy is undocumented: here a push that fails (connection error
-or non-2xx) is retried ``attempts`` times with doubling backoff, then dropped and logged.
+option does; like Huawei's example pushes (API reference "接收状态报告:请求示例") the signed headers are
+``connection;content-length;content-type;host;x-sdk-date`` and the body is covered by its hash.
+The platform's retry policy is undocumented: here a push that fails (connection error or non-2xx) is
+retried ``attempts`` times with doubling backoff, then dropped and logged.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
-from smskit.auth import aksk_headers
-from smskit.emulator.logic import FORM, JSON, MAX_REPORTS_PER_PUSH, encode_report_batch, encode_report_form
+from smskit.auth import SDK_DATE_FORMAT, aksk_authorization
+from smskit.emulator.logic import encode_report_batch, encode_report_form
+from smskit.protocol import FORM, JSON, MAX_REPORTS_PER_PUSH
 
 __all__ = ["Pusher"]
 
@@ -171,12 +175,14 @@ class Pusher:
     def _headers(self, url: str, body: bytes, content_type: str) -> dict[str, str]:
         if self._push_ak is None or self._push_sk is None:
             return {"Content-Type": content_type}
-        return aksk_headers(
-            "POST",
-            url,
-            body,
-            key=self._push_ak,
-            secret=self._push_sk,
-            content_type=content_type,
-            now=datetime.now(UTC),
+        headers = {
+            "Connection": "keep-alive",
+            "Content-Length": str(len(body)),
+            "Content-Type": content_type,
+            "Host": urlsplit(url).netloc,
+            "X-Sdk-Date": datetime.now(UTC).strftime(SDK_DATE_FORMAT),
+        }
+        headers["Authorization"] = aksk_authorization(
+            "POST", url, headers, body, key=self._push_ak, secret=self._push_sk
         )
+        return headers

@@ -17,16 +17,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import pandas as pd
 
 from smskit.emulator import logic
 from smskit.emulator.push import Pusher
+from smskit.protocol import API_BY_PATH, JSON_UTF8, SUCCESS
 
 __all__ = ["REQUEST_COLUMNS", "SENT_COLUMNS", "EmulatorState", "FaultKind", "Reply"]
 
 FaultKind = Literal["5xx", "ambiguous"]
 MAX_NONCES = 200_000
+#: Requests that were not authenticated are logged in a ring of this size: anyone can send them.
+MAX_UNAUTHENTICATED = 10_000
 
 SENT_COLUMNS = (
     "sms_msg_id",
@@ -67,8 +71,19 @@ class Reply:
 
     status: int
     body: bytes
-    content_type: str = "application/json;charset=UTF-8"
+    content_type: str = JSON_UTF8
     drop: bool = False
+
+
+def _auth_failed_codes() -> frozenset[str]:
+    """Request codes of failed authentication (the catalog's ``auth`` category)."""
+    from smskit.codes import catalog
+
+    table = catalog()
+    return frozenset(table.loc[(table["kind"] == "request") & (table["category"] == "auth"), "code"])
+
+
+_AUTH_FAILED = _auth_failed_codes()
 
 
 def _json_reply(status: int, payload: Mapping[str, Any]) -> Reply:
@@ -114,10 +129,17 @@ class EmulatorState:
             self._outcome_rng = random.Random(None if seed is None else seed + 2)
             self._sent: list[dict[str, Any]] = []
             self._requests: list[dict[str, Any]] = []
+            self._unauthenticated: deque[dict[str, Any]] = deque(maxlen=MAX_UNAUTHENTICATED)
             self._nonces: dict[tuple[str, str], None] = {}
             self._faults: deque[FaultKind] = deque()
             self._request_no = 0
             self._serial = 0
+
+    @property
+    def n_requests(self) -> int:
+        """Requests received since the last reset (including unauthenticated ones no longer logged)."""
+        with self.lock:
+            return self._request_no
 
     def fail_next(self, n: int = 1, *, kind: FaultKind = "5xx") -> None:
         """Make the next ``n`` requests fail: ``"5xx"`` (503, nothing sent) or ``"ambiguous"``."""
@@ -162,7 +184,7 @@ class EmulatorState:
                 "received_at": now,
                 "method": method,
                 "path": path,
-                "api": logic.API_BY_PATH.get(path.rstrip("/")),
+                "api": API_BY_PATH.get(unquote(path).rstrip("/")),
                 "scheme": None,
                 "app_key": None,
                 "code": None,
@@ -173,7 +195,8 @@ class EmulatorState:
             }
             reply = self._handle(entry, method, path, query, headers, body, now)
             entry["http_status"] = reply.status
-            self._requests.append(entry)
+            authenticated = entry["scheme"] is not None and entry["code"] not in _AUTH_FAILED
+            (self._requests if authenticated else self._unauthenticated).append(entry)
             return reply
 
     def _refuse(self, entry: dict[str, Any], code: str, detail: str, status: int | None = None) -> Reply:
@@ -236,7 +259,7 @@ class EmulatorState:
         entry["code"] = payload["code"]
         entry["n_numbers"] = len(decisions)
         for decision, msg_id in zip(decisions, msg_ids, strict=True):
-            if decision.status == logic.SUCCESS:
+            if decision.status == SUCCESS:
                 self._accept(entry, request, decision, msg_id, now)
         return _json_reply(200, payload)
 
@@ -299,9 +322,11 @@ class EmulatorState:
         return frame
 
     def requests(self) -> pd.DataFrame:
-        """Every request received, accepted or not, in arrival order."""
+        """Every request received, in arrival order; of those not authenticated only the latest
+        :data:`MAX_UNAUTHENTICATED` are kept (their senders need no credentials)."""
         with self.lock:
-            frame = pd.DataFrame(self._requests, columns=list(REQUEST_COLUMNS))
+            rows = sorted([*self._requests, *self._unauthenticated], key=lambda e: e["request_no"])
+            frame = pd.DataFrame(rows, columns=list(REQUEST_COLUMNS))
         frame["received_at"] = pd.to_datetime(frame["received_at"], utc=True)
         for column in ("request_no", "http_status", "n_numbers", "n_accepted"):
             frame[column] = frame[column].astype("int64")

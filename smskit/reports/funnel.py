@@ -1,4 +1,4 @@
-"""Send results + status reports → the final state of every sent recipient.
+"""Send results + status reports → the final state of every recipient.
 
 Rules (all vectorized, :func:`final_state` is pure):
 
@@ -24,24 +24,24 @@ import pandas as pd
 
 from smskit.campaign.states import SENT_STATES
 from smskit.codes import DELIVERED, categorize
+from smskit.frames import FINAL_STATE, FUNNEL_ADDED
 from smskit.reports.ingest import read_status_reports
 
-__all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "delivery_funnel", "final_state"]
+__all__ = ["FUNNEL_COLUMNS", "SENT_STATES", "campaign_of", "delivery_funnel", "final_state"]
 
-#: Columns :func:`delivery_funnel` adds to the results.
-FUNNEL_COLUMNS: tuple[str, ...] = ("final_status", "delivered", "category", "reported_at", "latency_s")
+#: Columns :func:`delivery_funnel` adds to the results (:data:`smskit.frames.FUNNEL_ADDED`).
+FUNNEL_COLUMNS: tuple[str, ...] = tuple(FUNNEL_ADDED)
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-_FINAL_STATE_COLUMNS = (
-    "final_status",
-    "delivered",
-    "final",
-    "category",
-    "reported_at",
-    "total",
-    "segments_delivered",
-    "to",
-    "extend",
-)
+
+
+#: An ``extend`` value smskit's sends carry: ``<campaign_id>:<request_no>`` (``PlannedRequest.extend``).
+_EXTEND = r"^(?P<campaign>[A-Za-z0-9_.-]{1,64}):\d+$"
+
+
+def campaign_of(extend: pd.Series) -> pd.Series:
+    """The campaign id in each ``extend`` value a smskit send carried (``"demo:3"`` → ``"demo"``); NA for
+    other values. Status reports echo ``extend``, so this names the campaign(s) a report store covers."""
+    return extend.astype("string").str.extract(_EXTEND, expand=False).astype("string")
 
 
 def final_state(reports: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
     """
     r = _as_reports(reports)
     if r.empty:
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in _FINAL_STATE_COLUMNS})
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in FINAL_STATE.columns})
         return _typed(empty.rename_axis("sms_msg_id"))
     t = r["update_time"].astype(_UTC)
     ns = t.to_numpy(dtype="datetime64[ns]").astype(np.int64)
@@ -121,18 +121,9 @@ def final_state(reports: pd.DataFrame) -> pd.DataFrame:
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.astype(
-        {
-            "final_status": "category",
-            "delivered": bool,
-            "final": bool,
-            "reported_at": _UTC,
-            "total": "int64",
-            "segments_delivered": "int64",
-            "to": "str",
-            "extend": "str",
-        }
-    ).assign(category=lambda f: _category(f["category"]))
+    """Cast to :data:`smskit.frames.FINAL_STATE` (categories of ``category``: the catalog's)."""
+    dtypes = {c: d for c, d in FINAL_STATE.dtypes.items() if c != "category"}
+    return frame.astype(dtypes).assign(category=lambda f: _category(f["category"]))
 
 
 def _category(values: pd.Series) -> pd.Series:
@@ -146,20 +137,24 @@ def _digits(to: pd.Series) -> pd.Series:
 
 
 def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
-    """One row per sent recipient (state accepted, unknown or rejected) with its final state.
+    """Every row of ``results`` with its final state: the funnel from the input rows to delivery.
 
-    ``results`` is :func:`smskit.send_campaign`'s frame (its index is kept); ``reports`` is
-    anything :func:`smskit.read_status_reports` reads. Added columns: final_status (a rejected
-    row's own status; NA while nothing is reported), delivered (False until a delivery report says
-    otherwise), category, reported_at and latency_s (report time − ``sent_at``). A recipient whose
-    send was ``unknown`` gets its ``sms_msg_id`` from a report echoing its ``extend`` and ``to``.
+    ``results`` is :func:`smskit.send_campaign`'s frame (its index and every column are kept);
+    ``reports`` is anything :func:`smskit.read_status_reports` reads. Added columns: final_status (a
+    rejected row's own status; NA while nothing is reported), delivered (False until a delivery
+    report says otherwise), category, reported_at and latency_s (report time − ``sent_at``). Rows
+    never sent (``invalid``, ``suppressed``, ``unsent``) keep their state, with no final status or
+    category; :mod:`smskit.analytics` leaves them out of every rate (:data:`SENT_STATES`). A
+    recipient whose send was ``unknown`` gets its ``sms_msg_id`` from a report echoing its ``extend``
+    and ``to``.
     """
     r = _as_reports(reports)
-    sent = results[results["state"].astype(str).isin(SENT_STATES)].copy()
-    state = sent["state"].astype(str)
-    ids = sent["sms_msg_id"].astype(object).where(sent["sms_msg_id"].notna(), None)
-    if "extend" in sent.columns:
-        unresolved = (state == "unknown") & ids.isna() & sent["extend"].notna()
+    out = results.copy()
+    state = out["state"].astype(str)
+    sent = state.isin(SENT_STATES)
+    ids = out["sms_msg_id"].astype(object).where(out["sms_msg_id"].notna(), None)
+    if "extend" in out.columns:
+        unresolved = (state == "unknown") & ids.isna() & out["extend"].notna()
         echoed = r[r["extend"].notna() & r["to"].notna()]
         if unresolved.any() and len(echoed):
             table = (
@@ -168,31 +163,32 @@ def delivery_funnel(results: pd.DataFrame, reports: Any) -> pd.DataFrame:
                 .set_index(["extend", "to"])["id"]
             )
             keys = pd.MultiIndex.from_arrays(
-                [sent.loc[unresolved, "extend"].astype(str), _digits(sent.loc[unresolved, "to"])]
+                [out.loc[unresolved, "extend"].astype(str), _digits(out.loc[unresolved, "to"])]
             )
             ids[unresolved] = table.reindex(keys).to_numpy()
-    sent["sms_msg_id"] = pd.Series(ids, index=sent.index, dtype="str")
+    out["sms_msg_id"] = pd.Series(ids, index=out.index, dtype="str")
     fs = final_state(r)
-    matched = fs.reindex(sent["sms_msg_id"].where(state != "rejected"))
+    matched = fs.reindex(out["sms_msg_id"].where(sent & (state != "rejected")))
     rejected = (state == "rejected").to_numpy()
     final_status = matched["final_status"].astype(object).to_numpy(copy=True)
-    final_status[rejected] = sent.loc[rejected, "status"].astype(object).to_numpy()
-    status = pd.Series(final_status, index=sent.index, dtype=object).where(lambda s: s.notna(), None)
+    final_status[rejected] = out.loc[rejected, "status"].astype(object).to_numpy()
+    status = pd.Series(final_status, index=out.index, dtype=object).where(lambda s: s.notna(), None)
     cats = categorize(status, kind="report")["category"].astype(object)
     if rejected.any():
         cats[rejected] = categorize(status[rejected], kind="status")["category"].astype(object)
-    unknown_left = ((state == "unknown") & sent["sms_msg_id"].isna()).to_numpy()
+    unknown_left = ((state == "unknown") & out["sms_msg_id"].isna()).to_numpy()
     cats[unknown_left] = "unknown"
-    reported_at = matched["reported_at"].astype(_UTC).set_axis(sent.index)
-    sent_at = pd.to_datetime(sent["sent_at"], utc=True) if "sent_at" in sent else pd.Series(pd.NaT, index=sent.index)
-    sent["final_status"] = status.astype("category")
-    sent["delivered"] = matched["delivered"].eq(True).to_numpy()
-    sent["category"] = _category(cats)
-    sent["reported_at"] = reported_at
+    cats[~sent.to_numpy()] = None  # never sent: no outcome to categorize
+    reported_at = matched["reported_at"].astype(_UTC).set_axis(out.index)
+    sent_at = pd.to_datetime(out["sent_at"], utc=True) if "sent_at" in out else pd.Series(pd.NaT, index=out.index)
+    out["final_status"] = status.astype("category")
+    out["delivered"] = matched["delivered"].eq(True).to_numpy() & sent.to_numpy()
+    out["category"] = _category(cats)
+    out["reported_at"] = reported_at
     # Report times have one-second resolution while sent_at has microseconds: a report stamped in the
     # same second as the send would read as a negative latency, so it is clipped at zero.
-    sent["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
-    return sent
+    out["latency_s"] = (reported_at - sent_at).dt.total_seconds().astype("float64").clip(lower=0.0)
+    return out
 
 
 def _as_reports(reports: Any) -> pd.DataFrame:

@@ -17,6 +17,7 @@ import csv
 import io
 import os
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -25,12 +26,15 @@ import numpy as np
 import pandas as pd
 
 from smskit.codes import categorize
-from smskit.errors import DataValidationError, ReportError
+from smskit.errors import DataValidationError, ReportError, SmsKitWarning
+from smskit.frames import REPORTS
+from smskit.protocol import UPDATE_TIME_FORMAT
 from smskit.reports.store import is_report_store, read_store_frame
 from smskit.reports.wire import (
     BLANK_OR_CONTROL,
+    EARLIEST_TIME,
+    LATEST_TIME,
     REPORT_COLUMNS,
-    UPDATE_TIME_FORMAT,
     WIRE_COLUMNS,
     WIRE_FIELDS,
     parse_report_body,
@@ -38,10 +42,20 @@ from smskit.reports.wire import (
     unquote_field,
 )
 
-__all__ = ["DEFAULT_EXPORT_MAPPING", "REPORT_DTYPES", "read_status_reports"]
+__all__ = [
+    "DEFAULT_EXPORT_MAPPING",
+    "EXPORT_COLUMNS",
+    "EXPORT_COLUMN_OF",
+    "REPORT_DTYPES",
+    "parse_times",
+    "read_status_reports",
+    "read_table_file",
+    "read_text_file",
+]
 
-#: Default column names of a console "Send Details" export → report columns (pass ``mapping=`` for others).
-DEFAULT_EXPORT_MAPPING: dict[str, str] = {
+#: Column names of a console "Send Details" export → field names: the report columns, plus each message's
+#: send time and template (read by :func:`smskit.summary.export_send_info`). The one declaration.
+EXPORT_COLUMNS: dict[str, str] = {
     "SMS ID": "sms_msg_id",
     "Recipient Number": "to",
     "Status Code": "status",
@@ -52,27 +66,21 @@ DEFAULT_EXPORT_MAPPING: dict[str, str] = {
     "Carrier Code": "org_code",
     "Report Source": "source",
     "Extend": "extend",
+    "Send Time (UTC)": "sent_at",
+    "Template ID": "template_id",
 }
+#: Default export column → report column (pass ``mapping=`` for others).
+DEFAULT_EXPORT_MAPPING: dict[str, str] = {c: f for c, f in EXPORT_COLUMNS.items() if f in REPORT_COLUMNS}
+#: Field → its default export column name.
+EXPORT_COLUMN_OF: dict[str, str] = {f: c for c, f in EXPORT_COLUMNS.items()}
 
 _TEXT = ("status_desc", "org_code", "source", "extend", "to")
 _REQUIRED = ("sms_msg_id", "status")
 _INPUTS = WIRE_COLUMNS
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
-#: The dtype of each column of a report frame.
-REPORT_DTYPES: dict[str, Any] = {
-    "sms_msg_id": "str",
-    "status": "category",
-    "status_desc": "str",
-    "delivered": "bool",
-    "category": "category",
-    "org_code": "str",
-    "source": "str",
-    "update_time": _UTC,
-    "total": "int64",
-    "sequence": "int64",
-    "extend": "str",
-    "to": "str",
-}
+#: The dtype of each column of a report frame (:data:`smskit.frames.REPORTS`).
+REPORT_DTYPES: dict[str, Any] = dict(REPORTS.dtypes)
+_TIME_RANGE = f"{EARLIEST_TIME:%Y-%m-%d} … {LATEST_TIME:%Y-%m-%d}"
 _SQLITE_SUFFIXES = {".sqlite", ".sqlite3", ".db"}
 _EXTRA_COLUMNS = 2  # an export with at most this many unused columns is read whole
 _TABLE_SUFFIXES = {".csv", ".xlsx", ".xls", ".xlsm"}
@@ -80,7 +88,7 @@ Errors = Literal["raise", "skip"]
 
 
 def read_status_reports(
-    source: Any, *, mapping: Mapping[str, str] | None = None, errors: Errors = "raise"
+    source: Any, *, mapping: Mapping[str, str] | None = None, errors: Errors = "raise", encoding: str | None = None
 ) -> pd.DataFrame:
     """Read status reports from any source into one frame.
 
@@ -95,6 +103,9 @@ def read_status_reports(
         defaults to :data:`DEFAULT_EXPORT_MAPPING`. ``sms_msg_id`` and ``status`` are required.
     errors
         ``"raise"`` (default) refuses a source with malformed lines/rows, naming them; ``"skip"`` drops them.
+    encoding
+        The text encoding of logs and CSV exports. By default UTF-8 (a BOM is fine), and a file that is
+        not UTF-8 is read as GB18030, the Chinese console's export encoding, with a warning.
 
     Returns
     -------
@@ -107,9 +118,9 @@ def read_status_reports(
     if isinstance(source, pd.DataFrame):
         return _normalize(_frame_columns(source, mapping), what="row", errors=errors, table=True)
     if isinstance(source, str | os.PathLike):
-        return _read_one(Path(source), mapping=mapping, errors=errors)
+        return _read_one(Path(source), mapping=mapping, errors=errors, encoding=encoding)
     if isinstance(source, Sequence) and not isinstance(source, bytes):
-        frames = [read_status_reports(s, mapping=mapping, errors=errors) for s in source]
+        frames = [read_status_reports(s, mapping=mapping, errors=errors, encoding=encoding) for s in source]
         if not frames:
             return _normalize(pd.DataFrame(columns=list(_INPUTS)), what="row", errors=errors)
         # each frame is normalized already; concatenating only has to re-unify the categoricals
@@ -117,28 +128,117 @@ def read_status_reports(
     raise TypeError(f"cannot read status reports from a {type(source).__name__}; pass a path or a DataFrame")
 
 
-def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors) -> pd.DataFrame:
+def _read_one(path: Path, *, mapping: Mapping[str, str] | None, errors: Errors, encoding: str | None) -> pd.DataFrame:
     if not path.exists():
         raise ReportError(f"{path} does not exist", advice="check the path of the report source")
+    if path.is_file() and path.stat().st_size == 0:
+        raise ReportError(f"{path} is empty: no status reports in it", advice=_EMPTY_ADVICE)
     suffix = path.suffix.lower()
     if suffix in _SQLITE_SUFFIXES or is_report_store(path):
         raw = read_store_frame(path).drop(columns=["extra", "received_at"])  # '' times are "no time"
         return _normalize(raw, what="row", errors=errors)
     if suffix in _TABLE_SUFFIXES:
-        table = _read_table(path, suffix, mapping)
+        table = _read_table(path, suffix, mapping, encoding)
         try:
             return _normalize(_frame_columns(table, mapping, name=path.name), what="row", errors=errors, table=True)
         except DataValidationError as exc:  # show a CSV's offending rows as text, as read
             if exc.rows is not None:
                 exc.rows = exc.rows.astype("str")
             raise
-    return _normalize(_read_callback_log(path), what="line", errors=errors)
+    return _normalize(_read_callback_log(path, encoding), what="line", errors=errors)
+
+
+# --- files people have: encodings, byte-order marks, line endings, emptiness ----------------------------
+
+_BOM = b"\xef\xbb\xbf"
+_EMPTY_ADVICE = "pass a file that holds status reports (a receiver's store, a callback log or a console export)"
+_ENCODING_ADVICE = (
+    "pass encoding= with the file's encoding, e.g. encoding='gb18030' for an export of the Chinese console"
+)
+
+
+def read_text_file(path: str | os.PathLike[str], *, encoding: str | None = None) -> bytes:
+    """A text file as UTF-8 bytes, without a byte-order mark and with ``\n`` line ends (CRLF, bare CR).
+
+    Decoded from ``encoding`` when given; otherwise UTF-8, and failing that GB18030 (the Chinese
+    console's default) with a :class:`~smskit.errors.SmsKitWarning`. Raises ReportError naming the file
+    when it cannot be decoded or holds nothing.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except LookupError as exc:
+            raise ReportError(f"unknown encoding {encoding!r}", advice=_ENCODING_ADVICE) from exc
+        except UnicodeDecodeError as exc:
+            raise ReportError(f"{path} is not {encoding} text (byte {exc.start})", advice=_ENCODING_ADVICE) from exc
+        data = text.removeprefix("\ufeff").encode("utf-8")
+    else:
+        data = data.removeprefix(_BOM)
+        if not data.isascii():
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                try:
+                    text = data.decode("gb18030")
+                except UnicodeDecodeError:
+                    raise ReportError(
+                        f"{path} is not UTF-8 (byte {exc.start}), nor GB18030 text", advice=_ENCODING_ADVICE
+                    ) from exc
+                warnings.warn(
+                    f"{path} is not UTF-8 (byte {exc.start}): read it as GB18030, the Chinese console's export "
+                    "encoding; pass encoding= if that is wrong",
+                    SmsKitWarning,
+                    stacklevel=3,
+                )
+                data = text.encode("utf-8")
+    if b"\r" in data:
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    if not data.strip():
+        raise ReportError(f"{path} is empty: no status reports in it", advice=_EMPTY_ADVICE)
+    return data
+
+
+def read_table_file(path: str | os.PathLike[str], *, encoding: str | None = None, usecols: Any = None) -> pd.DataFrame:
+    """A CSV (as :func:`read_text_file` decodes it) or Excel file as text cells."""
+    path = Path(path)
+    if path.suffix.lower() != ".csv":
+        return pd.read_excel(path, dtype=str, usecols=usecols)
+    text = read_text_file(path, encoding=encoding).decode("utf-8")
+    return pd.read_csv(io.StringIO(text), dtype=object, usecols=usecols)
+
+
+#: ``GMT+08:00`` / ``UTC+8`` as written in console exports: the offset belongs to the time, east positive.
+_NAMED_OFFSET = r"\s*(?:GMT|UTC)\s*(?=[+-]\d)"
+_NAMED_UTC = r"\s*(?:GMT|UTC)$"
+
+
+def parse_times(text: pd.Series) -> pd.Series:
+    """Times written as text → UTC (NaT for text that is no time); naive times are UTC.
+
+    Takes the platform's ``2018-10-31T08:43:41Z``, ISO 8601 with an offset, ``2024/05/01 16:00:01`` and
+    the console's ``2024/05/01 16:00:01 GMT+08:00`` (08:00:01 UTC: a "GMT+8" written after a time is the
+    zone east of Greenwich, not the POSIX ``Etc/GMT+8`` that a generic parser reads 16 hours off).
+    """
+    values = text.astype(str).str.strip()
+    named = values.str.contains(r"(?:GMT|UTC)", regex=True)
+    if named.any():
+        values = values.where(
+            ~named,
+            values[named].str.replace(_NAMED_OFFSET, "", regex=True).str.replace(_NAMED_UTC, "+00:00", regex=True),
+        )
+    parsed = pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    retry = parsed.isna()
+    if retry.any():
+        parsed[retry] = pd.to_datetime(values[retry], format=UPDATE_TIME_FORMAT, utc=True, errors="coerce")
+    return parsed
 
 
 # --- tables ---------------------------------------------------------------------------------------------
 
 
-def _read_table(path: Path, suffix: str, mapping: Mapping[str, str] | None) -> pd.DataFrame:
+def _read_table(path: Path, suffix: str, mapping: Mapping[str, str] | None, encoding: str | None) -> pd.DataFrame:
     """Read an export as text, only the columns a mapping could use (all, for report/wire names)."""
     known = set(DEFAULT_EXPORT_MAPPING if mapping is None else mapping) | set(_INPUTS) | set(WIRE_FIELDS)
 
@@ -146,13 +246,14 @@ def _read_table(path: Path, suffix: str, mapping: Mapping[str, str] | None) -> p
         return name in known
 
     if suffix == ".csv":  # cells are text already: object columns skip the str-dtype check
-        header = pd.read_csv(path, nrows=0).columns
+        text = read_text_file(path, encoding=encoding).decode("utf-8")
+        header = pd.read_csv(io.StringIO(text), nrows=0).columns
         if sum(not wanted(c) for c in header) <= _EXTRA_COLUMNS:  # cheaper than usecols
-            table = pd.read_csv(path, dtype=object)
+            table = pd.read_csv(io.StringIO(text), dtype=object)
             used = [c for c in table.columns if wanted(c)]
             return table[used] if len(used) >= 2 else table
-        table = pd.read_csv(path, dtype=object, usecols=wanted)
-        return pd.read_csv(path, dtype=object) if len(table.columns) < 2 else table
+        table = pd.read_csv(io.StringIO(text), dtype=object, usecols=wanted)
+        return pd.read_csv(io.StringIO(text), dtype=object) if len(table.columns) < 2 else table
     table = pd.read_excel(path, dtype=str, usecols=wanted)
     if len(table.columns) < 2:  # cannot hold sms_msg_id and status: read all so the error lists the columns
         table = pd.read_excel(path, dtype=str)
@@ -217,15 +318,8 @@ class _Lines(NamedTuple):
         return self.data[self.starts[i] : self.ends[i]].decode("utf-8")
 
 
-def _read_callback_log(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    if not data.isascii():
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ReportError(f"{path} is not UTF-8 text (byte {exc.start})", advice="pass a callback log") from exc
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n")
+def _read_callback_log(path: Path, encoding: str | None) -> pd.DataFrame:
+    data = read_text_file(path, encoding=encoding)  # UTF-8, no BOM, \n line ends, not empty
     if data[:1] == b"\n":
         data = data.lstrip(b"\n")
     size = len(data)  # trailing newlines are ignored without copying the text
@@ -602,26 +696,39 @@ def _to_int(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return table[take], ~valid[take]
 
 
-def _to_time(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """UTC times (``datetime64[ns]``) from datetimes or text parsed once per distinct value; (times, invalid)."""
+_EARLIEST, _LATEST = pd.Timestamp(EARLIEST_TIME), pd.Timestamp(LATEST_TIME)
+
+
+def _in_range(times: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Aware times of any unit → (``datetime64[ns]`` UTC, mask of the times outside the report range)."""
+    outside = ((times < _EARLIEST) | (times >= _LATEST)).to_numpy(dtype=bool)
+    if outside.any():
+        times = times.mask(outside)
+    return times.dt.tz_convert("UTC").astype(_UTC).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), outside
+
+
+def _to_time(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """UTC times (``datetime64[ns]``) from datetimes or text parsed once per distinct value.
+
+    Returns (times, invalid, outside): ``invalid`` marks text that is no time, ``outside`` times beyond
+    :data:`~smskit.reports.wire.EARLIEST_TIME` … :data:`~smskit.reports.wire.LATEST_TIME` (NaT in ``times``).
+    """
     ok = np.zeros(len(col), dtype=bool)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
-        return col.dt.tz_convert("UTC").astype(_UTC).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), ok
+        times, outside = _in_range(col)
+        return times, ok, outside
     if pd.api.types.is_datetime64_dtype(col.dtype):
-        return col.to_numpy(dtype="datetime64[ns]"), ok
+        times, outside = _in_range(col.dt.tz_localize("UTC"))
+        return times, ok, outside
     codes, uniques = _factorized(col)
     text = pd.Series(uniques, dtype=object)
     codes = np.where(np.append((text == "").to_numpy(), True)[codes], -1, codes)  # '' is no time
-    text = text.astype(str)
-    # ISO 8601 first (it takes the platform's 2018-10-31T08:43:41Z too), then that exact form, which
-    # also reads unpadded fields
-    parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce").astype(_UTC)
-    retry = parsed.isna()
-    if retry.any():
-        parsed[retry] = pd.to_datetime(text[retry], format=UPDATE_TIME_FORMAT, utc=True, errors="coerce")
-    values = np.append(parsed.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
-    times = values[np.where(codes < 0, len(uniques), codes)]
-    return times, np.isnat(times) & (codes >= 0)
+    per_value, outside = _in_range(parse_times(text))
+    values = np.append(per_value, np.datetime64("NaT", "ns"))
+    take = np.where(codes < 0, len(uniques), codes)
+    times = values[take]
+    out = np.append(outside, False)[take]
+    return times, np.isnat(times) & (codes >= 0) & ~out, out
 
 
 def _token_text(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -680,8 +787,17 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
     codes, names, bad_status = _status(col["status"])
     total, bad_total = _to_int(col["total"])
     sequence, bad_seq = _to_int(col["sequence"])
-    update_time, bad_time = _to_time(col["update_time"])
+    update_time, bad_time, outside = _to_time(col["update_time"])
     bad |= bad_id | bad_status | bad_total | bad_seq | bad_time | (sequence > total)
+    outside = outside & ~bad
+    if outside.any():  # a time no frame can hold: skipped, whatever ``errors`` says, and reported
+        shown = ", ".join(f"{what} {w} ({i})" for w, i in zip(where[outside][:5], sms_msg_id[outside][:5], strict=True))
+        warnings.warn(
+            f"skipped {int(outside.sum())} status report(s) whose updateTime is outside {_TIME_RANGE}: {shown}"
+            + (" …" if outside.sum() > 5 else ""),
+            SmsKitWarning,
+            stacklevel=4,
+        )
     if bad.any() and errors == "raise":
         shown = ", ".join(str(x) for x in where[bad][:10])
         message = (
@@ -692,6 +808,7 @@ def _normalize(raw: pd.DataFrame, *, what: str, errors: Errors, table: bool = Fa
             rows = raw.loc[bad].assign(problem="malformed status report")
             raise DataValidationError(message, rows=rows, advice="fix those rows or pass errors='skip'")
         raise ReportError(message, advice="fix those lines or pass errors='skip'")
+    bad |= outside
     keep = ~bad if bad.any() else slice(None)
     index = raw.index[keep] if table else pd.RangeIndex(n - int(bad.sum()))
     codes = codes[keep]

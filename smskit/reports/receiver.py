@@ -1,5 +1,9 @@
-"""Status-report receiver: a thin ASGI layer over :mod:`smskit.reports.wire` (parse) and
+"""Status-report receiver: a thin ASGI layer over :func:`handle_push` (pure: verify, parse, decide) and
 :mod:`smskit.reports.store`.
+
+Push authentication is Huawei's "推送AKSK验证" (API reference sms_05_0064): pushes carry ``X-Sdk-Date`` and
+an SDK-HMAC-SHA256 ``Authorization`` made with the push AK/SK; a changed pair takes about 5 minutes to
+apply, so two pairs may be valid at once (``push_keys={ak: sk, …}``; the ``Access`` field picks the SK).
 
 A push is answered **200 with an empty body only after its reports are committed** (group commit: the
 request awaits the writer thread's commit of its batch), so every acknowledged report survives a
@@ -23,9 +27,12 @@ import asyncio
 import hmac
 import logging
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pandas as pd
 from starlette.applications import Starlette
@@ -33,13 +40,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from smskit._server import LOOPBACK, BackgroundServer, read_limited_body, warn_if_public
+from smskit._server import LOOPBACK, BackgroundServer, ServerLimits, raw_path, read_limited_body, warn_if_public
 from smskit.auth import verify_aksk
+from smskit.config import ReceiverSettings
 from smskit.errors import ConfigError, ReportError
 from smskit.reports.store import ReportStore
-from smskit.reports.wire import parse_report_batch, parse_report_body, push_format
+from smskit.reports.wire import StatusReport, parse_report_batch, parse_report_body, push_format
 
-__all__ = ["MAX_BODY", "CallbackReceiver", "build_app"]
+__all__ = ["MAX_BODY", "CallbackReceiver", "PushVerdict", "build_app", "handle_push"]
 
 #: Largest push body accepted (bytes); larger ones get 413 and are not stored.
 MAX_BODY = 1 << 20
@@ -47,12 +55,65 @@ _PATH = "/reports"
 _log = logging.getLogger("smskit.receiver")
 
 
+@dataclass(frozen=True)
+class PushVerdict:
+    """What to answer a push: ``status`` and a short ``text``; ``reports`` to store when it is 200."""
+
+    status: int
+    text: str = ""
+    reports: tuple[StatusReport, ...] = ()
+
+
+def handle_push(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes | None,
+    *,
+    push_keys: Mapping[str, str] | None = None,
+    require_body_hash: bool = False,
+    now: datetime,
+    max_body: int = MAX_BODY,
+) -> PushVerdict:
+    """Decide one push (pure): size, signature, content type, then parse. ``body=None``: over ``max_body``.
+
+    ``path`` is the path as received (still percent-encoded): what a push signature covers.
+    """
+    if body is None:
+        return PushVerdict(413, f"push body over {max_body} bytes refused")
+    if push_keys:
+        code, _ = verify_aksk(
+            method,
+            path,
+            query,
+            headers,
+            body,
+            secrets=push_keys,
+            now=now,
+            unsigned_payload=not require_body_hash,
+        )
+        if code is not None:  # the reference (推送AKSK验证, 接收状态报告): 401 when authentication fails
+            return PushVerdict(401, f"push signature refused ({code})")
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    form = push_format(content_type, body)
+    if form is None:
+        return PushVerdict(415, "send application/x-www-form-urlencoded or application/json")
+    try:
+        reports = [parse_report_body(body)] if form == "form" else parse_report_batch(body)
+    except ReportError as exc:
+        return PushVerdict(400, str(exc))
+    return PushVerdict(200, "", tuple(reports))
+
+
 def build_app(
     store: ReportStore,
     *,
     token: str | None = None,
-    push_keys: dict[str, str] | None = None,
+    push_keys: Mapping[str, str] | None = None,
+    require_body_hash: bool = False,
     max_body: int = MAX_BODY,
+    body_timeout: float | None = ServerLimits.body_timeout,
 ) -> Starlette:
     """The receiver's ASGI app: ``POST /reports`` (or ``/reports/<token>`` when a token is set)."""
 
@@ -61,30 +122,25 @@ def build_app(
             str(request.path_params.get("token", "")).encode(), token.encode()
         ):
             return PlainTextResponse("Not Found", status_code=404)
-        body = await read_limited_body(request, max_body)
-        if body is None:
-            return PlainTextResponse(f"push body over {max_body} bytes refused", status_code=413)
-        if push_keys:
-            code, _ = verify_aksk(
-                request.method,
-                request.url.path,
-                request.scope.get("query_string", b"").decode("latin-1"),
-                request.headers,
-                body,
-                secrets=push_keys,
-                now=datetime.now(UTC),
-            )
-            if code is not None:
-                return PlainTextResponse(f"push signature refused ({code})", status_code=401)
-        form = push_format(request.headers.get("content-type"), body)
-        if form is None:
-            return PlainTextResponse("send application/x-www-form-urlencoded or application/json", status_code=415)
         try:
-            reports = [parse_report_body(body)] if form == "form" else parse_report_batch(body)
-        except ReportError as exc:
-            return PlainTextResponse(str(exc), status_code=400)
-        if reports:
-            await asyncio.wrap_future(store.submit(reports))
+            body = await read_limited_body(request, max_body, timeout=body_timeout)
+        except TimeoutError:
+            return PlainTextResponse("push body too slow", status_code=408, headers={"connection": "close"})
+        verdict = handle_push(
+            request.method,
+            raw_path(request.scope),
+            request.scope.get("query_string", b"").decode("latin-1"),
+            request.headers,
+            body,
+            push_keys=push_keys,
+            require_body_hash=require_body_hash,
+            now=datetime.now(UTC),
+            max_body=max_body,
+        )
+        if verdict.status != 200:
+            return PlainTextResponse(verdict.text, status_code=verdict.status)
+        if verdict.reports:
+            await asyncio.wrap_future(store.submit(list(verdict.reports)))
         return Response(status_code=200)
 
     path = f"{_PATH}/{{token}}" if token is not None else _PATH
@@ -102,8 +158,28 @@ class CallbackReceiver:
         Where to listen; loopback and a free port by default.
     token
         Secret path segment: the callback URL becomes ``/reports/<token>``; other paths get 404.
+    push_keys
+        The console's push ``{AK: SK}`` pairs (two during a rotation): when set, pushes must carry a
+        valid SDK-HMAC-SHA256 signature by one of them (else 401).
     push_ak, push_sk
-        The console's push AK/SK: when set, pushes must carry a valid SDK-HMAC-SHA256 signature (else 401).
+        Shorthand for one pair.
+    public_url
+        Where the platform reaches this receiver when it runs behind a reverse proxy (TLS), e.g.
+        ``https://reports.example.com``: :attr:`url` is then built on it.
+    limits
+        Deadlines and the connection cap against slow or stalled clients (defaults: 10 s for a request
+        head, 20 s for a body, 512 connections).
+    require_body_hash
+        With push keys: refuse pushes signed ``X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD`` (Huawei's own
+        signer signs form bodies that way). Such a signature covers the method, path, query, the
+        signed headers and the time, not the body, so whoever sees one push (e.g. a TLS-terminating
+        proxy's logs) could replay it with another body of the same length within the 15-minute window;
+        requiring a body hash closes that. It does not stop the same push being replayed unchanged
+        (the store keeps a report once), nor hide it (use HTTPS), and pushes that hash their body, as
+        Huawei's example pushes do, are checked either way (a signed hash must match the body).
+
+    :meth:`from_env` takes the token and the keys from the environment or ``.env`` instead
+    (:class:`smskit.config.ReceiverSettings`).
     """
 
     def __init__(
@@ -113,22 +189,54 @@ class CallbackReceiver:
         host: str = LOOPBACK,
         port: int = 0,
         token: str | None = None,
+        push_keys: Mapping[str, str] | None = None,
         push_ak: str | None = None,
         push_sk: str | None = None,
+        require_body_hash: bool = False,
         max_body: int = MAX_BODY,
+        public_url: str | None = None,
+        limits: ServerLimits | None = None,
     ) -> None:
         if (push_ak is None) != (push_sk is None):
             raise ConfigError("push_ak and push_sk go together", advice="pass both, or neither")
-        if token is not None and (not token or "/" in token or token != token.strip()):
-            raise ConfigError("token must be a non-empty path segment", advice="use e.g. secrets.token_urlsafe(16)")
+        keys = dict(push_keys or {})
+        if push_ak is not None and push_sk is not None:
+            if keys.get(push_ak, push_sk) != push_sk:
+                raise ConfigError(f"push AK {push_ak!r} given twice with different SKs", advice="keep one SK per AK")
+            keys[push_ak] = push_sk
+        settings = ReceiverSettings(token=token, push_keys=keys)
         self.store_path = Path(store)
         self.host = host
         self._port = port
-        self._token = token
-        self._push_keys = {push_ak: push_sk} if push_ak is not None and push_sk is not None else None
+        self._token = settings.token
+        self._push_keys = dict(settings.push_keys) or None
+        if require_body_hash and not self._push_keys:
+            raise ConfigError("require_body_hash needs push keys", advice="pass push_keys= (or push_ak/push_sk)")
+        self._require_body_hash = require_body_hash
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._limits = limits or ServerLimits()
         self._max_body = max_body
         self._store: ReportStore | None = None
         self._server: BackgroundServer | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        store: str | os.PathLike[str] = "reports.sqlite",
+        *,
+        environ: Mapping[str, str] | None = None,
+        dotenv: str | os.PathLike[str] | None = ".env",
+        **options: Any,
+    ) -> CallbackReceiver:
+        """A receiver whose token and push keys resolve as arguments > environment > ``.env``.
+
+        ``options`` are the constructor's plus ``token_file`` and ``push_keys_file``
+        (see :meth:`smskit.config.ReceiverSettings.resolve`).
+        """
+        secret_names = ("token", "token_file", "push_ak", "push_sk", "push_keys", "push_keys_file")
+        secrets = {k: options.pop(k) for k in secret_names if k in options}
+        settings = ReceiverSettings.resolve(environ=environ, dotenv=dotenv, **secrets)
+        return cls(store, token=settings.token, push_keys=settings.push_keys, **options)
 
     def __repr__(self) -> str:
         state = "running" if self._server is not None else "stopped"
@@ -157,11 +265,17 @@ class CallbackReceiver:
 
     @property
     def url(self) -> str:
-        """The ``statusCallback`` URL to send (includes the token when one is set)."""
+        """The ``statusCallback`` URL to send (includes the token when one is set); behind a reverse
+        proxy, the ``public_url`` the platform reaches (docs/DEPLOY.md)."""
         if self._server is None:
             raise ConfigError("the receiver is not running", advice="use it as `with CallbackReceiver(...) as rx:`")
         suffix = f"/{self._token}" if self._token is not None else ""
-        return f"{self._server.url}{_PATH}{suffix}"
+        return f"{self._public_url or self._server.url}{_PATH}{suffix}"
+
+    @property
+    def open_connections(self) -> int:
+        """Connections open right now (see :class:`smskit._server.ServerLimits`)."""
+        return self._server.open_connections if self._server is not None else 0
 
     def start(self) -> CallbackReceiver:
         if self._server is not None:
@@ -169,8 +283,15 @@ class CallbackReceiver:
         if (warning := warn_if_public(self.host)) is not None:
             _log.warning("status-report receiver %s", warning)
         self._store = ReportStore(self.store_path)
-        app = build_app(self._store, token=self._token, push_keys=self._push_keys, max_body=self._max_body)
-        server = BackgroundServer(app, host=self.host, port=self._port, name="smskit-receiver")
+        app = build_app(
+            self._store,
+            token=self._token,
+            push_keys=self._push_keys,
+            require_body_hash=self._require_body_hash,
+            max_body=self._max_body,
+            body_timeout=self._limits.body_timeout,
+        )
+        server = BackgroundServer(app, host=self.host, port=self._port, name="smskit-receiver", limits=self._limits)
         try:
             server.start()
         except BaseException:

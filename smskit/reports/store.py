@@ -34,7 +34,8 @@ from types import TracebackType
 import pandas as pd
 
 from smskit.errors import ReportError
-from smskit.reports.wire import UPDATE_TIME_FORMAT, WIRE_COLUMNS, StatusReport
+from smskit.protocol import UPDATE_TIME_FORMAT
+from smskit.reports.wire import WIRE_COLUMNS, StatusReport
 
 __all__ = ["STORE_COLUMNS", "ReportStore", "is_report_store"]
 

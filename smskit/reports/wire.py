@@ -23,11 +23,13 @@ from urllib.parse import unquote_plus, urlencode
 
 from smskit.codes import DELIVERED
 from smskit.errors import ReportError
+from smskit.frames import REPORTS
+from smskit.protocol import FORM, JSON, UPDATE_TIME_FORMAT
 
 __all__ = [
-    "MAX_BATCH",
+    "EARLIEST_TIME",
+    "LATEST_TIME",
     "REPORT_COLUMNS",
-    "UPDATE_TIME_FORMAT",
     "WIRE_FIELDS",
     "StatusReport",
     "parse_push",
@@ -37,21 +39,8 @@ __all__ = [
     "push_format",
 ]
 
-#: Columns of every status-report frame (see :func:`smskit.read_status_reports`).
-REPORT_COLUMNS: tuple[str, ...] = (
-    "sms_msg_id",
-    "status",
-    "status_desc",
-    "delivered",
-    "category",
-    "org_code",
-    "source",
-    "update_time",
-    "total",
-    "sequence",
-    "extend",
-    "to",
-)
+#: Columns of every status-report frame (see :func:`smskit.read_status_reports`), from :data:`smskit.frames.REPORTS`.
+REPORT_COLUMNS: tuple[str, ...] = REPORTS.columns
 
 #: The columns a report carries (``delivered`` and ``category`` are derived from ``status``).
 WIRE_COLUMNS: tuple[str, ...] = tuple(c for c in REPORT_COLUMNS if c not in ("delivered", "category"))
@@ -70,10 +59,6 @@ WIRE_FIELDS: dict[str, str] = {
     "to": "to",
 }
 
-#: The platform documents at most 50 reports per batch push; larger batches are still accepted
-#: (the receiver's 1 MiB body limit bounds them) so that a platform change loses nothing.
-MAX_BATCH = 50
-UPDATE_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _ERR = "the body is not a status report"
 #: What an id or status may not contain.
 BLANK_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
@@ -122,8 +107,20 @@ class StatusReport:
         return urlencode(self.to_wire())
 
 
+#: The times a report can carry: what a frame's ``datetime64[ns]`` column holds (whole days inside it).
+#: A time outside (``2300-01-01``, ``0001-01-01``) is refused rather than stored, so no report can make a
+#: store unreadable.
+EARLIEST_TIME = datetime(1677, 9, 22, tzinfo=UTC)
+LATEST_TIME = datetime(2262, 4, 11, tzinfo=UTC)
+_TIME_RANGE = f"{EARLIEST_TIME:%Y-%m-%d} … {LATEST_TIME:%Y-%m-%d}"
+
+
 def parse_update_time(text: str) -> datetime:
-    """``2018-10-31T08:43:41Z`` (or any ISO-8601 time; naive means UTC) → aware UTC datetime."""
+    """``2018-10-31T08:43:41Z`` (or any ISO-8601 time; naive means UTC) → aware UTC datetime.
+
+    Raises ReportError for text that is not a time and for a time outside :data:`EARLIEST_TIME` …
+    :data:`LATEST_TIME`.
+    """
     try:
         value = datetime.strptime(text, UPDATE_TIME_FORMAT)
     except ValueError:
@@ -134,7 +131,16 @@ def parse_update_time(text: str) -> datetime:
                 f"updateTime {text[:40]!r} is not a time",
                 advice="the platform sends UTC times as yyyy-MM-ddTHH:mm:ssZ",
             ) from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        utc: datetime | None = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        utc = None
+    if utc is None or not EARLIEST_TIME <= utc < LATEST_TIME:
+        raise ReportError(
+            f"updateTime {text[:40]!r} is outside the times a report can carry ({_TIME_RANGE})",
+            advice="the platform sends the time it received the report, in UTC",
+        )
+    return utc
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -271,9 +277,9 @@ def parse_report_batch(body: str | bytes | Mapping[str, Any]) -> list[StatusRepo
 def push_format(content_type: str | None, body: bytes = b"") -> Literal["form", "json"] | None:
     """Which push form a Content-Type names (``None``: unsupported); with none given, sniff the body."""
     media = (content_type or "").split(";", 1)[0].strip().lower()
-    if media == "application/x-www-form-urlencoded":
+    if media == FORM:
         return "form"
-    if media == "application/json" or media.endswith("+json"):
+    if media == JSON or media.endswith("+json"):
         return "json"
     if not media:
         return "json" if body.lstrip()[:1] == b"{" else "form"

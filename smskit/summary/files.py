@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from smskit.csvfiles import write_csv
+from smskit.summary.inputs import ROW_LABEL
 from smskit.summary.render import render_html, render_markdown
 from smskit.summary.tables import DeliveryReport
 
@@ -31,7 +33,10 @@ def write_report(
     page = out / "report.html"
     page.write_text(render_html(report, figures, title=title), encoding="utf-8")
     data = out / "delivery.csv"
-    report.frame.to_csv(data, index=report.mode == "funnel")
+    if report.mode == "funnel":  # one row per input row, named by its index (never an anonymous column)
+        write_csv(report.frame.rename_axis(str(report.frame.index.name or ROW_LABEL)), data)
+    else:
+        write_csv(report.frame, data, index=False)  # formula-like cells neutralized
     return {**paths, "markdown": markdown, "html": page, "data": data}
 
 
@@ -55,6 +60,6 @@ def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> 
             draw = lambda ax, o: plots.delivery_rate(frame, confidence=level, ax=ax, **o)  # noqa: E731
         else:
             draw, size = drawers[name], plots.figure_size(name)
-        target = directory / f"{name}.png"
-        paths[name] = plots.save_png(functools.partial(draw, o=options), target, size=size, dpi=dpi)
+        paths[name] = directory / f"{name}.png"
+        plots.save_png(functools.partial(draw, o=options), paths[name], size=size, dpi=dpi)
     return paths

@@ -4,21 +4,28 @@ templates from a console export, and the per-message frame when there are no sen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from smskit.csvfiles import restore_formulas
 from smskit.errors import DataValidationError, ReportError
+from smskit.frames import RESULTS
+from smskit.reports.ingest import EXPORT_COLUMN_OF, parse_times, read_table_file
 
-__all__ = ["RESULT_COLUMNS", "export_send_info", "message_frame", "read_results"]
+__all__ = ["RESULT_COLUMNS", "ROW_LABEL", "export_send_info", "message_frame", "read_results"]
 
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 
+#: The name of the recipients' row number in results and delivery files written by smskit.
+ROW_LABEL = "row"
 #: Columns a ``send_campaign`` results file must have.
 RESULT_COLUMNS: tuple[str, ...] = ("to", "state", "sms_msg_id", "sent_at")
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a results CSV as written by ``smskit send --out`` (the index in the first column).
+    """Read a results CSV as written by ``smskit send --out``: its ``row`` column (the recipient's row in
+    the input file) becomes the index; the user's id column, when there is one, stays a column.
 
     Every column stays ``str`` (numbers keep their leading zeros); ``sent_at`` becomes UTC.
     """
@@ -26,11 +33,14 @@ def read_results(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise ReportError(f"results file {path} does not exist", advice="pass the file written by smskit send --out")
     try:
-        frame = pd.read_csv(path, dtype=str, index_col=0)
+        frame = restore_formulas(pd.read_csv(path, dtype=str))  # as write_csv neutralized them
     except (ValueError, UnicodeDecodeError) as exc:
         raise ReportError(
             f"cannot read results file {path}: {exc}", advice="pass a CSV from smskit send --out"
         ) from exc
+    first = str(frame.columns[0]) if len(frame.columns) else ""
+    if first == ROW_LABEL or first.startswith("Unnamed: 0"):  # the recipients' row (older files: unnamed)
+        frame = frame.set_index(frame.columns[0]).rename_axis(ROW_LABEL if first == ROW_LABEL else None)
     missing = [c for c in RESULT_COLUMNS if c not in frame.columns]
     if missing:
         raise DataValidationError(
@@ -44,17 +54,32 @@ def read_results(path: str | Path) -> pd.DataFrame:
             f"results file {path} has unreadable sent_at values: {exc}",
             advice="sent_at must be ISO 8601 timestamps, as smskit send --out writes them",
         ) from exc
-    return frame
+    return _as_results(frame)
+
+
+def _as_results(frame: pd.DataFrame) -> pd.DataFrame:
+    """The declared columns of :data:`smskit.frames.RESULTS` that ``frame`` has, cast to their dtypes."""
+    from smskit.campaign.states import RESULT_STATES
+
+    casts: dict[str, Any] = {c: d for c, d in RESULTS.dtypes.items() if c in frame.columns and c != "sent_at"}
+    if "state" in casts:
+        extra = sorted(set(frame["state"].dropna()) - set(RESULT_STATES))  # states of a newer smskit
+        casts["state"] = pd.CategoricalDtype([*RESULT_STATES, *extra])
+    if "request_no" in casts:
+        frame["request_no"] = pd.to_numeric(frame["request_no"], errors="coerce")
+    return frame.astype(casts)
 
 
 def export_send_info(
     path: str | Path,
     *,
-    id_column: str = "SMS ID",
-    sent_at_column: str = "Send Time (UTC)",
-    template_column: str = "Template ID",
+    id_column: str = EXPORT_COLUMN_OF["sms_msg_id"],
+    sent_at_column: str = EXPORT_COLUMN_OF["sent_at"],
+    template_column: str = EXPORT_COLUMN_OF["template_id"],
 ) -> pd.DataFrame | None:
     """Send time and template per message from a console export (CSV/XLSX), when it has them.
+
+    The default column names are the console's (:data:`smskit.reports.ingest.EXPORT_COLUMNS`).
 
     Returns a frame indexed by ``sms_msg_id`` with ``sent_at`` (UTC) and/or ``template_id``, or
     ``None`` when the file is not a table or lacks the id column or both info columns.
@@ -63,7 +88,7 @@ def export_send_info(
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx", ".xls", ".xlsm"):
         return None
-    table = pd.read_csv(path, dtype=str) if suffix == ".csv" else pd.read_excel(path, dtype=str)
+    table = read_table_file(path)  # UTF-8 or GB18030, BOM and line ends handled, empty files named
     wanted = {sent_at_column: "sent_at", template_column: "template_id"}
     present = {c: name for c, name in wanted.items() if c in table.columns}
     if id_column not in table.columns or not present:
@@ -71,7 +96,7 @@ def export_send_info(
     info = table[[id_column, *present]].rename(columns={id_column: "sms_msg_id", **present})
     info = info.dropna(subset=["sms_msg_id"]).drop_duplicates("sms_msg_id").set_index("sms_msg_id")
     if "sent_at" in info.columns:
-        info["sent_at"] = pd.to_datetime(info["sent_at"], utc=True, errors="coerce", format="mixed")
+        info["sent_at"] = parse_times(info["sent_at"])  # "GMT+08:00" is east of UTC (format="mixed" said west)
     return info
 
 

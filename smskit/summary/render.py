@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,17 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from smskit.display import display_table
+
 if TYPE_CHECKING:
     from smskit.summary.tables import DeliveryReport
 
-__all__ = ["display_table", "format_interval", "format_percent", "html_sections", "render_html", "render_markdown"]
-
-_RATE_COLUMNS = ("rate", "low", "high")
+__all__ = ["display_table", "html_sections", "render_html", "render_markdown"]
 
 
 def render_markdown(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]], *, title: str) -> str:
     """The report as Markdown; figures are linked by file name (next to the ``.md`` file)."""
     lines = [f"# {_md_text(title)}", ""]
+    if report.headline:
+        lines += [f"**{_md_text(report.headline)}**", ""]
+    if report.campaigns:
+        lines += [_campaigns_text(report, _md_text), ""]
     if report.sources:
         lines += ["Sources: " + ", ".join(_md_text(s) for s in report.sources), ""]
     for heading, table in report.tables.items():
@@ -58,6 +61,10 @@ def html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]
     """Sources, tables, figures and notes as escaped HTML blocks (no page, no styles)."""
     esc = html.escape
     parts: list[str] = []
+    if report.headline:
+        parts.append(f'<p class="headline"><strong>{esc(report.headline)}</strong></p>')
+    if report.campaigns:
+        parts.append(f"<p>{_campaigns_text(report, esc)}</p>")
     if report.sources:
         parts.append("<p>Sources: " + ", ".join(f"<code>{esc(s)}</code>" for s in report.sources) + "</p>")
     for heading, table in report.tables.items():
@@ -75,74 +82,16 @@ def html_sections(report: DeliveryReport, figures: Mapping[str, tuple[str, Path]
     return parts
 
 
-def display_table(table: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
-    """A copy of a summary table with every cell as text: rates as percentages with their interval,
-    differences in percentage points, p-values and seconds rounded."""
-    out = table.copy()
-    level = f"{confidence:.0%} interval"
-    if set(_RATE_COLUMNS) <= set(out.columns):
-        rate_at = list(out.columns).index("rate")
-        out.insert(
-            rate_at + 1, level, [format_interval(lo, hi) for lo, hi in zip(out["low"], out["high"], strict=True)]
-        )
-        out["rate"] = out["rate"].map(format_percent)
-        out = out.drop(columns=["low", "high"])
-    if {"diff", "diff_low", "diff_high"} <= set(out.columns):
-        at = list(out.columns).index("diff")
-        spans = [_pp_interval(lo, hi) for lo, hi in zip(out["diff_low"], out["diff_high"], strict=True)]
-        out.insert(at + 1, f"difference {level}", spans)
-        out["diff"] = out["diff"].map(_pp)
-        out = out.drop(columns=["diff_low", "diff_high"]).rename(columns={"diff": "difference"})
-    for column in ("share", "of_sent"):
-        if column in out.columns:
-            out[column] = out[column].map(format_percent)
-    if "p_value" in out.columns:
-        out["p_value"] = out["p_value"].map(lambda p: "" if _number(p) is None else f"{p:.3f}")
-    if "z" in out.columns:
-        out["z"] = out["z"].map(lambda z: "" if _number(z) is None else f"{z:.2f}")
-    for column in out.columns:
-        if re.fullmatch(r"p\d+(_\d+)?", str(column)):
-            out[column] = out[column].map(lambda v: "" if _number(v) is None else f"{v:,.1f}")
-    if "control" in out.columns:
-        is_control = out["control"].astype(bool)
-        out["control"] = is_control.map({True: "control", False: ""})
-        blank = [c for c in out.columns if str(c).startswith("difference")]
-        out.loc[is_control, blank] = ""
-    return out.astype(object).where(out.notna(), "").astype(str)
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a float, or None when it is missing (None, NaN, NA, NaT)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(number) else number
-
-
-def format_percent(value: Any) -> str:
-    number = _number(value)
-    return "" if number is None else f"{number:.1%}"
-
-
-def format_interval(low: Any, high: Any) -> str:
-    lo, hi = _number(low), _number(high)
-    return "" if lo is None or hi is None else f"{lo:.1%} – {hi:.1%}"
-
-
-def _pp(value: Any) -> str:
-    number = _number(value)
-    return "" if number is None else f"{number * 100:+.1f} pp"
-
-
-def _pp_interval(low: Any, high: Any) -> str:
-    lo, hi = _number(low), _number(high)
-    return "" if lo is None or hi is None else f"{lo * 100:+.1f} to {hi * 100:+.1f} pp"
+def _campaigns_text(report: DeliveryReport, escape: Any) -> str:
+    word = "Campaign" if len(report.campaigns) == 1 else "Campaigns"
+    return f"{word}: " + ", ".join(escape(c) for c in report.campaigns)
 
 
 def _md_text(text: object) -> str:
-    """Markdown cell/heading text: HTML-escaped (renderers pass raw HTML) with pipes and line breaks neutralized."""
-    s = html.escape(str(text), quote=False).replace("|", "\\|")
+    """Markdown cell/heading text: HTML-escaped (renderers pass raw HTML), with pipes, line breaks and the
+    link/image syntax ``[ ] ( ) !`` neutralized so pushed text cannot become a link or an image."""
+    s = html.escape(str(text), quote=False).replace("\\", "\\\\")
+    s = re.sub(r"([|\[\]()!])", r"\\\1", s)
     return re.sub(r"[\r\n]+", " ", s)
 
 

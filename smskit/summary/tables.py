@@ -3,8 +3,9 @@ figure list and the caveats (pure; nothing is written).
 
 Two modes:
 
-* **funnel** (send results given): one row per sent recipient from :func:`smskit.delivery_funnel`;
-  rates are over sent recipients, and recipients still without a report count as not delivered.
+* **funnel** (send results given): every input row from :func:`smskit.delivery_funnel`, starting at the
+  input rows (rows → invalid → suppressed → sent → accepted → delivered); rates are over sent
+  recipients, and recipients still without a report count as not delivered.
 * **reports**: one row per reported message from :func:`smskit.reports.funnel.final_state`; rates are
   over messages that have at least one report. A console export's send-time and template columns, when
   present (:func:`~smskit.summary.inputs.export_send_info`), add latency and the per-template breakdown.
@@ -21,26 +22,14 @@ from typing import Any, Literal
 import pandas as pd
 
 from smskit import analytics
+from smskit.display import format_interval, format_percent, format_pp, format_pp_interval
+from smskit.errors import DataValidationError
 from smskit.summary.inputs import message_frame
-from smskit.summary.render import format_interval, format_percent, html_sections
+from smskit.summary.render import html_sections
 
-__all__ = ["DeliveryReport", "Mode", "summarize"]
+__all__ = ["HEADLINE_LABELS", "DeliveryReport", "Mode", "overview_table", "summarize"]
 
 Mode = Literal["funnel", "reports"]
-
-
-_TIME_BINS = (
-    ("1s", 1),
-    ("5s", 5),
-    ("10s", 10),
-    ("30s", 30),
-    ("1min", 60),
-    ("5min", 300),
-    ("15min", 900),
-    ("1h", 3600),
-    ("6h", 6 * 3600),
-    ("1D", 24 * 3600),
-)
 
 
 _MAX_RATE_FIGURES = 3
@@ -51,7 +40,8 @@ class DeliveryReport:
     """What a report says: the row-level frame, titled summary tables and caveats.
 
     ``tables`` keeps numbers as numbers (rates in 0–1); formatting happens when rendering.
-    ``figures`` lists the figures that apply: name → (title, drawing options).
+    ``figures`` lists the figures that apply: name → (title, drawing options). ``headline`` is the
+    one-line summary shown first; ``campaigns`` the campaign ids the reports' ``extend`` names.
     """
 
     mode: Mode
@@ -61,6 +51,8 @@ class DeliveryReport:
     figures: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
     sources: tuple[str, ...] = ()
     confidence: float = 0.95
+    campaigns: tuple[str, ...] = ()
+    headline: str = ""
 
     def _repr_html_(self) -> str:
         """The summary tables and notes (escaped), as a fragment for a notebook; write_report adds figures."""
@@ -77,6 +69,8 @@ def summarize(
     control: str | None = None,
     confidence: float = 0.95,
     sources: Sequence[str] = (),
+    campaign: str | Sequence[str] | None = None,
+    unknown_by: Literal["note", "raise"] = "note",
 ) -> DeliveryReport:
     """Build the delivery report's frame, tables and figure list (pure; nothing is written).
 
@@ -87,14 +81,18 @@ def summarize(
         gives the funnel mode. Without it the report covers the reported messages only.
     send_info : per-message ``sent_at``/``template_id`` for the reports mode (:func:`export_send_info`).
     by : columns to break the delivery rate down by; default ``template_id`` and ``country`` (from
-        the numbers) where available. Unknown columns are left out with a note.
+        the numbers) where available. Unknown columns are left out with a note, or raise
+        ``DataValidationError`` naming the valid ones with ``unknown_by="raise"``.
     variant, control : when the frame has the ``variant`` column, the arms are compared
         (:func:`smskit.experiments.compare_arms`) against ``control``.
     sources : names of the report sources, listed in the overview.
+    campaign : keep only the reports (and results) of these campaign ids (the ``extend`` prefix smskit's
+        sends carry). The report always says which campaigns it covers.
     """
     from smskit.reports.funnel import delivery_funnel
 
     notes: list[str] = []
+    reports, results, campaigns = _select_campaigns(reports, results, campaign, notes)
     if results is not None:
         mode: Mode = "funnel"
         frame = delivery_funnel(results, reports)  # keeps every column of results
@@ -105,17 +103,17 @@ def summarize(
             "Without send results, rates are over messages that have at least one status report; "
             "messages never reported are not counted (pass the send results for the full funnel)."
         )
-    tables: dict[str, pd.DataFrame] = {"Overview": _overview(frame, reports, mode=mode, confidence=confidence)}
+    tables: dict[str, pd.DataFrame] = {"Overview": overview_table(frame, reports, mode=mode, confidence=confidence)}
     figures: dict[str, tuple[str, dict[str, Any]]] = {}
     if mode == "funnel":
         tables["Funnel"] = analytics.funnel_counts(frame)
-        figures["funnel"] = ("Funnel: sent → accepted → delivered", {})
+        figures["funnel"] = ("Funnel: input rows → sent → accepted → delivered", {})
     if variant in frame.columns and frame[variant].notna().any():
         table, caveats = _compare(frame, variant=variant, control=control, confidence=confidence)
         tables[f"A/B comparison ({variant})"] = table
         notes.extend(caveats)
         figures[f"delivery_rate_by_{_slug(variant)}"] = (f"Delivery rate by {variant}", {"by": variant, "zoom": True})
-    keys = _group_keys(frame, by, notes)
+    keys = _group_keys(frame, by, notes, strict=unknown_by == "raise")
     for key in keys:
         table = analytics.delivery_rate(frame, by=key, confidence=confidence)
         tables[f"Delivery by {key}"] = table.assign(**{key: table[key].astype("string").fillna("(unknown)")})
@@ -153,33 +151,134 @@ def summarize(
         figures=figures,
         sources=tuple(str(s) for s in sources),
         confidence=confidence,
+        campaigns=campaigns,
+        headline=_headline(frame, tables, mode=mode, variant=variant, confidence=confidence),
     )
 
 
-def _overview(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, confidence: float) -> pd.DataFrame:
+def _select_campaigns(
+    reports: pd.DataFrame,
+    results: pd.DataFrame | None,
+    campaign: str | Sequence[str] | None,
+    notes: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame | None, tuple[str, ...]]:
+    """Keep the reports (and results) of ``campaign``; return them with the campaigns they cover."""
+    from smskit.reports.funnel import campaign_of
+
+    of_reports = campaign_of(reports["extend"])
+    found = sorted(set(of_reports.dropna()))
+    if results is not None and "extend" in results.columns:
+        found = sorted(set(found) | set(campaign_of(results["extend"]).dropna()))
+    if campaign is None:
+        if len(found) > 1:
+            counts = of_reports.value_counts()
+            listed = ", ".join(f"{c} ({int(counts.get(c, 0)):,} reports)" for c in found)
+            notes.append(
+                f"The sources hold {len(found)} campaigns: {listed}; the numbers mix them "
+                "(report on one with --campaign C, or campaign= in Python)."
+            )
+        return reports, results, tuple(found)
+    wanted = [campaign] if isinstance(campaign, str) else list(campaign)
+    missing = [c for c in wanted if c not in found]
+    if missing:
+        raise DataValidationError(
+            f"no campaign {', '.join(map(repr, missing))} in the sources",
+            advice="the campaigns found are: " + (", ".join(found) or "none (the reports carry no campaign id)"),
+        )
+    reports = reports.loc[of_reports.isin(wanted).fillna(False).to_numpy()]
+    if results is not None and "extend" in results.columns:
+        of_results = campaign_of(results["extend"])
+        results = results.loc[(of_results.isin(wanted) | of_results.isna()).fillna(True).to_numpy()]
+    return reports, results, tuple(wanted)
+
+
+#: How the report names each of :func:`smskit.analytics.headline_counts`.
+HEADLINE_LABELS: dict[str, str] = {
+    "rows": "input rows",
+    "invalid": "invalid (not sent)",
+    "suppressed": "suppressed (not sent)",
+    "deferred": "deferred (not sent yet: a time rule)",
+    "expired": "expired (window closed, never sent)",
+    "held out": "held out (experiment holdout, not sent)",
+    "unsent": "unsent (not sent yet)",
+    "sent": "recipients sent to",
+    "accepted": "accepted by the platform",
+    "rejected": "rejected at submission",
+    "unknown": "outcome unknown (no answer, no report)",
+    "messages": "messages reported",
+    "reports": "status reports read",
+    "delivered": "delivered",
+    "failed": "failed (final report)",
+    "awaiting report": "no final report yet",
+}
+
+
+def overview_table(frame: pd.DataFrame, reports: pd.DataFrame, *, mode: Mode, confidence: float) -> pd.DataFrame:
+    """The report's Overview: :func:`smskit.analytics.headline_counts` under :data:`HEADLINE_LABELS`, the
+    number of reports read and the delivery rate with its interval (values as text)."""
     overall = analytics.delivery_rate(frame, confidence=confidence).iloc[0]
-    delivered = frame["delivered"].fillna(False).astype(bool)
-    sent = analytics.sent_rows(frame)
-    final = frame["final_status"].notna() & (frame["category"].astype("string") != "pending")
-    rows: list[tuple[str, object]] = []
-    if mode == "funnel":
-        state = frame["state"].astype("string")
-        rows += [
-            ("recipients sent to", int(sent.sum())),
-            ("accepted by the platform", int((state == "accepted").sum())),
-            ("rejected or unknown", int(state.isin(["rejected", "unknown"]).sum())),
-        ]
+    counts = analytics.headline_counts(frame)
+    if mode == "funnel":  # the input rows first, then the not-sent states some row has
+        shown = [k for k in analytics.NOT_SENT_HEADLINES if counts[k]]
+        before = ["rows", *shown, "sent", "accepted", "rejected", "unknown"]
     else:
-        rows.append(("messages reported", len(frame)))
+        before = ["messages"]
+    rows: list[tuple[str, object]] = [(HEADLINE_LABELS[k], int(counts[k])) for k in before]
+    rows.append((HEADLINE_LABELS["reports"], _reports_read(reports)))
+    rows += [(HEADLINE_LABELS[k], int(counts[k])) for k in ("delivered", "failed", "awaiting report")]
     rows += [
-        ("status reports read", len(reports)),
-        ("delivered", int((delivered & sent).sum())),
-        ("failed (final report)", int((final & ~delivered & sent).sum())),
-        ("no final report yet", int((~final & sent).sum())),
         ("delivery rate", format_percent(overall["rate"])),
         (f"{confidence:.0%} interval (Wilson)", format_interval(overall["low"], overall["high"])),
     ]
     return pd.DataFrame(rows, columns=["measure", "value"]).astype({"value": str})
+
+
+def _reports_read(reports: pd.DataFrame) -> str:
+    """``"197 for 190 messages (long messages report once per segment)"``: why reports outnumber messages."""
+    n_messages = int(reports["sms_msg_id"].nunique())
+    if len(reports) <= n_messages:
+        return f"{len(reports):,}"
+    n_segments = len(reports[["sms_msg_id", "sequence"]].drop_duplicates())
+    why = ["long messages report once per segment"] if n_segments > n_messages else []
+    if len(reports) > n_segments:
+        why.append(f"{len(reports) - n_segments:,} intermediate or repeated reports, e.g. ACCEPTD before DELIVRD")
+    return f"{len(reports):,} for {n_messages:,} messages ({'; '.join(why)})"
+
+
+def _headline(
+    frame: pd.DataFrame, tables: dict[str, pd.DataFrame], *, mode: Mode, variant: str, confidence: float
+) -> str:
+    """One line: delivered x of y, the biggest failure reason, and the experiment's verdict if any."""
+    counts = analytics.headline_counts(frame)
+    base, what = ("sent", "sent") if mode == "funnel" else ("messages", "reported messages")
+    n, delivered = int(counts[base]), int(counts["delivered"])
+    rate = f" ({format_percent(delivered / n)})" if n else ""
+    parts = [f"Delivered {delivered:,} of {n:,} {what}{rate}."]
+    failures = analytics.failure_breakdown(frame, pending=False)
+    if len(failures):
+        top = failures.iloc[0]
+        parts.append(f"Biggest failure reason: {top['code']} — {top['meaning']} ({int(top['count']):,}).")
+    if counts["awaiting report"]:
+        parts.append(f"{int(counts['awaiting report']):,} still awaiting a final report.")
+    arms = tables.get(f"A/B comparison ({variant})")
+    if arms is not None and "control" in arms.columns and arms["control"].any():
+        control = str(arms.loc[arms["control"].astype(bool), "variant"].iloc[0])
+        level = f"{confidence:.0%} interval"
+        others = arms.loc[~arms["control"].astype(bool)]
+        for arm, diff, low, high in zip(
+            others["variant"],
+            others["diff"].astype(float),
+            others["diff_low"].astype(float),
+            others["diff_high"].astype(float),
+            strict=True,
+        ):
+            span = f"{format_pp(diff)}, {level} {format_pp_interval(low, high)}"
+            if low <= 0 <= high:
+                parts.append(f"A/B: no detectable difference between {arm} and {control} ({span}).")
+            else:
+                better = "more" if diff > 0 else "less"
+                parts.append(f"A/B: {arm} delivered {abs(diff) * 100:.1f} pp {better} than {control} ({span}).")
+    return " ".join(parts)
 
 
 def _compare(
@@ -200,22 +299,39 @@ def _compare(
     return table, [f"A/B comparison: {c}" for c in caveats]
 
 
-def _group_keys(frame: pd.DataFrame, by: Sequence[str] | None, notes: list[str]) -> list[str]:
+def _group_keys(frame: pd.DataFrame, by: Sequence[str] | None, notes: list[str], *, strict: bool) -> list[str]:
     has_numbers = "to" in frame.columns and frame["to"].notna().any()
     if by is None:
         wanted = [k for k in ("template_id",) if k in frame.columns and frame[k].notna().any()]
         return wanted + (["country"] if has_numbers else [])
+    derivable = [k for k in ("country", "carrier") if has_numbers] + (["hour"] if "sent_at" in frame.columns else [])
+    valid = [str(c) for c in frame.columns if c not in _NOT_KEYS] + [k for k in derivable if k not in frame.columns]
     keys: list[str] = []
     for key in dict.fromkeys(by):
-        derivable = (key in ("country", "carrier") and has_numbers) or (key == "hour" and "sent_at" in frame.columns)
-        if key in frame.columns or derivable:
+        if key in frame.columns or key in derivable:
             keys.append(key)
+        elif strict:
+            raise DataValidationError(
+                f"cannot break the delivery rate down by {key!r}: the data has no such column",
+                advice=f"use one of: {', '.join(valid)}",
+            )
         else:
             notes.append(f"No breakdown by {key!r}: the data has no such column.")
     return keys
 
 
+#: Columns that are values, not groups: never offered as a breakdown.
+_NOT_KEYS = frozenset(
+    (
+        *("sms_msg_id", "sent_at", "reported_at", "latency_s", "delivered", "error", "extend", "request_no"),
+        *("total", "segments_delivered", "final", "params", "text"),
+    )
+)
+
+
 def _status_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Final status × category of the sent rows (messages in the reports mode), most frequent first."""
+    frame = frame.loc[analytics.sent_rows(frame)]
     status = frame["final_status"].astype("string").fillna("(no report)")
     category = frame["category"].astype("string").fillna("unknown")
     table = (
@@ -236,12 +352,9 @@ def _time_options(frame: pd.DataFrame) -> dict[str, Any] | None:
     times = pd.to_datetime(frame[on], utc=True).dropna()
     if len(times) < 30:
         return None
-    span = (times.max() - times.min()).total_seconds()
-    for freq, seconds in _TIME_BINS:
-        bins = span / seconds + 1
-        if bins <= min(48.0, len(times) / 10):
-            return {"freq": freq, "on": on} if bins >= 3 else None
-    return None
+    limit = min(48.0, len(times) / 10)
+    freq = analytics.time_bin(times, max_bins=limit)
+    return {"freq": freq, "on": on} if 3 <= analytics.time_bins(times, freq) <= limit else None
 
 
 def _slug(name: str) -> str:

@@ -187,8 +187,9 @@ def _parse_template_text(text: str, *, json_first: bool) -> list[dict[str, Any]]
     if json_first:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataValidationError(f"template JSON is malformed: {exc}", advice="fix the JSON or use CSV") from exc
+        except (json.JSONDecodeError, RecursionError) as exc:
+            what = exc if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise DataValidationError(f"template JSON is malformed: {what}", advice="fix the JSON or use CSV") from exc
         if isinstance(data, dict):
             data = data.get("templates", [data])
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):

@@ -2,11 +2,12 @@
 
 GSM-7 text: 160 septets in one segment, 153 per segment beyond (extension characters such as € cost
 two septets); anything else is UCS-2: 70 UTF-16 units, then 67 (an emoji is a surrogate pair: two units).
+A two-unit character (an escape pair, a surrogate pair) is never split between segments: when only one
+unit is left in a segment it starts the next one, so ``"a"*152 + "€" + "a"*152`` is 3 segments, not 2.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Literal
 
@@ -23,7 +24,7 @@ __all__ = [
     "encoding_of",
     "encoding_series",
     "segments",
-    "segments_of",
+    "segments_from_stats",
     "segments_series",
     "text_length",
     "text_stats",
@@ -86,14 +87,42 @@ _GSM7_SEGMENT = (160, 153)
 _UCS2_SEGMENT = (70, 67)
 
 
-def _segments_from(length: int, ucs2: bool) -> int:
-    single, multi = _UCS2_SEGMENT if ucs2 else _GSM7_SEGMENT
-    return 1 if length <= single else math.ceil(length / multi)
+def _split_count(text: str, ucs2: bool) -> int:
+    """Segments of a multi-segment ``text``, filled in order, a two-unit character never split."""
+    multi = (_UCS2_SEGMENT if ucs2 else _GSM7_SEGMENT)[1]
+    double = (lambda c: c > "\uffff") if ucs2 else _EXT_SET.__contains__
+    count, fill = 1, 0
+    for char in text:
+        units = 2 if double(char) else 1
+        if fill + units > multi:
+            count, fill = count + 1, 0
+        fill += units
+    return count
 
 
 def segments(text: str) -> int:
-    """Billed segments: GSM-7 160 in one, 153 each beyond; UCS-2 70, then 67. Empty text is 1 segment."""
-    return _segments_from(text_length(text), encoding_of(text) == "UCS-2")
+    """Billed segments: GSM-7 160 in one, 153 each beyond; UCS-2 70, then 67; a two-unit character is never
+    split between segments. Empty text is 1 segment."""
+    return int(segments_from_stats([text], *text_stats([text]))[0])
+
+
+def segments_from_stats(
+    texts: list[str] | np.ndarray, gsm: np.ndarray, chars: np.ndarray, ext: np.ndarray, astral: np.ndarray
+) -> np.ndarray:
+    """Billed segments of messages from their :func:`text_stats` (summed over a message's parts).
+
+    The counts are exact from the statistics alone unless a multi-segment message holds two-unit
+    characters (which must not straddle a boundary): only those few are walked, in ``texts``.
+    """
+    ucs2 = ~np.asarray(gsm, dtype=bool)
+    doubles = np.where(ucs2, astral, ext)
+    length = chars + doubles
+    single = np.where(ucs2, _UCS2_SEGMENT[0], _GSM7_SEGMENT[0])
+    multi = np.where(ucs2, _UCS2_SEGMENT[1], _GSM7_SEGMENT[1])
+    out = np.where(length <= single, 1, -(-length // multi)).astype(np.int64)
+    for i in np.flatnonzero((length > single) & (doubles > 0)).tolist():
+        out[i] = _split_count(texts[i], bool(ucs2[i]))
+    return out
 
 
 def encoding_series(texts: pd.Series) -> pd.Series:
@@ -104,9 +133,11 @@ def encoding_series(texts: pd.Series) -> pd.Series:
 
 def segments_series(texts: pd.Series, *, encodings: pd.Series | None = None) -> pd.Series:
     """Vectorized ``segments`` (same index, int64); ``encodings`` may give the encoding already known."""
-    gsm, chars, ext, astral = text_stats(texts.astype(str).tolist())
-    ucs2 = ~gsm if encodings is None else (encodings == "UCS-2").to_numpy()
-    return pd.Series(segments_of(chars + np.where(ucs2, astral, ext), ucs2), index=texts.index)
+    values = texts.astype(str).tolist()
+    gsm, chars, ext, astral = text_stats(values)
+    if encodings is not None:
+        gsm = (encodings != "UCS-2").to_numpy(dtype=bool)
+    return pd.Series(segments_from_stats(values, gsm, chars, ext, astral), index=texts.index)
 
 
 def text_stats(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -128,10 +159,3 @@ def text_stats(values: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         ext[other[rest_gsm]] = rest[rest_gsm].str.count(_EXT_RE).to_numpy(dtype=np.int64)
         astral[other[~rest_gsm]] = rest[~rest_gsm].str.count(_ASTRAL_RE).to_numpy(dtype=np.int64)
     return gsm, chars, ext, astral
-
-
-def segments_of(length: np.ndarray, ucs2: np.ndarray) -> np.ndarray:
-    """Vectorized ``_segments_from``."""
-    single = np.where(ucs2, _UCS2_SEGMENT[0], _GSM7_SEGMENT[0])
-    multi = np.where(ucs2, _UCS2_SEGMENT[1], _GSM7_SEGMENT[1])
-    return np.where(length <= single, 1, -(-length // multi)).astype(np.int64)

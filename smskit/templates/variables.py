@@ -2,6 +2,11 @@
 
 * international ``${NUM_n}`` digits only, at most n; ``${TXT_n}`` no ``{``/``}``, at most n chars;
   ``${DATE}`` / ``${TIME}`` not empty (formats are unknown to the project: any value without braces, ≤ 20);
+* blank stand-ins (the guide, seed lines 449–450, 1981–1982, 5044–5045: "You can use spaces or dots (.)
+  to replace the empty value of ${TXT_20} and use 0 to replace the empty value of NUM_6";
+  "${DATE}${TIME} cannot be empty"): a ``${TXT_n}`` value may be only spaces or dots, ``"0"`` fills an
+  empty ``${NUM_n}``, and a ``${DATE}``/``${TIME}`` made only of spaces or dots counts as empty. A
+  value is never the empty string. Other variables must hold a non-blank value;
 * Chinese mainland ``${PHONE}`` 4–15 of digits, ``+``, ``-``; ``${CHARDIGIT}`` 1–20 letters, digits, ``_``;
   ``${DATETIME}`` 1–20 chars; ``${MONEY}`` 1–20 digits and ``.``; ``${TEXT}`` 1–20 chars without
   ``.`` ``。`` ``'`` ``<`` ``>`` ``{`` ``}``; numbered ``${1}``…``${20}``: their real rules are set when the
@@ -33,12 +38,20 @@ _INTERNATIONAL_NAMED = ("DATE", "TIME")
 _MAINLAND_NAMED = ("PHONE", "CHARDIGIT", "DATETIME", "MONEY", "TEXT")
 
 
+_DATE_TIME_HINT = "${DATE} and ${TIME} cannot be empty, not even as spaces or dots"
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
-    """A variable's value rule: a full-match regex (for vectorized checks) plus a readable description."""
+    """A variable's value rule: a full-match regex (for vectorized checks), a readable description,
+    and what stands for an empty value (``blank_ok``: spaces and dots are a value; ``dots_blank``: a value
+    of only spaces and dots is empty; ``empty_hint``: the advice)."""
 
     pattern: str
     describe: str
+    blank_ok: bool = False
+    dots_blank: bool = False
+    empty_hint: str = "every variable needs a value"
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -54,9 +67,18 @@ def value_rule(name: str) -> _Rule:
         if not 1 <= n <= 20:
             raise ValueError(f"${{{name}}}: n must be 1–20")
         if m.group(1) == "NUM":
-            return _Rule(rf"[0-9]{{1,{n}}}", f"1–{n} digits")
-        return _Rule(rf"[^{{}}]{{1,{n}}}", f"1–{n} characters without braces")
-    if name in _INTERNATIONAL_NAMED or name == "DATETIME":
+            return _Rule(rf"[0-9]{{1,{n}}}", f"1–{n} digits", empty_hint=f'send "0" for an empty ${{{name}}}')
+        return _Rule(
+            rf"[^{{}}]{{1,{n}}}",
+            f"1–{n} characters without braces",
+            blank_ok=True,
+            empty_hint=f'send " " or "." for an empty ${{{name}}}',
+        )
+    if name in _INTERNATIONAL_NAMED:
+        return _Rule(
+            r"(?=.*[^\s.])[^{}]{1,20}", "1–20 characters without braces", dots_blank=True, empty_hint=_DATE_TIME_HINT
+        )
+    if name == "DATETIME":
         return _Rule(r"[^{}]{1,20}", "1–20 characters without braces")
     if name.isdigit() and 1 <= int(name) <= 20 and not name.startswith("0"):
         return _Rule(r"[^{}]{1,20}", "1–20 characters without braces (numbered variable)")
@@ -76,8 +98,10 @@ def value_rule(name: str) -> _Rule:
 
 @lru_cache(maxsize=256)
 def value_regex(name: str) -> re.Pattern[str]:
-    """Full-match regex of a valid value of variable ``name``: not blank, and the variable's rule."""
-    return compile_pattern(r"(?=.*\S)(?:" + value_rule(name).pattern + ")")
+    """Full-match regex of a valid value of variable ``name``: the variable's rule, and not blank unless
+    blanks stand for an empty value of it (``${TXT_n}``)."""
+    rule = value_rule(name)
+    return compile_pattern(rule.pattern if rule.blank_ok else r"(?=.*\S)(?:" + rule.pattern + ")")
 
 
 def parse_variables(content: str) -> tuple[str, ...]:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import html
+import shutil
+import tempfile
 import threading
 import warnings
+import weakref
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -14,8 +18,10 @@ from smskit import templates as tpl
 from smskit.errors import SmsKitError
 from smskit.widgets._ipywidgets import W
 from smskit.widgets.views import (
+    already_sent,
     confirmation_html,
     default_param_columns,
+    default_template,
     error_html,
     frame_html,
     note_html,
@@ -59,7 +65,12 @@ class Composer:
     sender, signature, default_region, opt_out, skip_invalid
         Passed to :func:`smskit.plan_campaign`.
     ledger, rate, concurrency, campaign_id, status_callback
-        Passed to :func:`smskit.send_campaign`.
+        Passed to :func:`smskit.send_campaign`. Without a ``ledger`` the composer keeps one in a
+        temporary folder for its lifetime: confirming a plan it already sent sends nothing, and the
+        review says so ("0 left to send, 192 already sent").
+    template_id
+        The template to start with; by default the first marketing or notification template whose
+        variables all find a column (never a verification code for a list), else none.
 
     After sending, ``composer.results`` holds the results frame (recipients' index).
     """
@@ -109,14 +120,19 @@ class Composer:
             "campaign_id": campaign_id,
             "status_callback": status_callback,
         }
+        if ledger is None:  # a session ledger, so that a plan confirmed twice is sent once
+            folder = tempfile.mkdtemp(prefix="smskit-composer-")
+            weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
+            self._send_options["ledger"] = ledger = Path(folder) / "ledger.sqlite"
         self.plan: Any = None
         self.results: pd.DataFrame | None = None
         self._progress_lock = threading.Lock()
         columns = [str(c) for c in recipients.columns]
 
+        start = template_id if template_id is not None else default_template(templates, columns, exclude=[to])
         self.template = W.Dropdown(
             options=[(template_label(t), tid) for tid, t in templates.items()],
-            value=template_id if template_id is not None else next(iter(templates)),
+            value=start,
             description="Template",
             style=_LABEL,
             layout=W.Layout(width="680px"),
@@ -215,8 +231,9 @@ class Composer:
     # -- state ------------------------------------------------------------------------------------
 
     @property
-    def selected_template(self) -> tpl.Template:
-        return self.templates[self.template.value]
+    def selected_template(self) -> tpl.Template | None:
+        """The chosen template (None until one is picked)."""
+        return self.templates.get(self.template.value) if self.template.value is not None else None
 
     @property
     def param_columns(self) -> list[str | None]:
@@ -237,6 +254,12 @@ class Composer:
 
     def _rebuild_mapping(self) -> None:
         t = self.selected_template
+        if t is None:
+            self.template_text.value = note_html("Pick a template above.", color="#8a6d00")
+            self.mapping = []
+            self.mapping_box.children = []
+            self.preview.value = ""
+            return
         self.template_text.value = (
             '<div style="color:#333;margin:2px 0 0 124px;font-family:monospace;white-space:pre-wrap">'
             f"{html.escape(t.content)}</div>"
@@ -268,13 +291,14 @@ class Composer:
         self._update_preview()
 
     def _update_preview(self) -> None:
-        if self.row.value is None or len(self.mapping) != len(self.selected_template.variables):
+        t = self.selected_template
+        if t is None or self.row.value is None or len(self.mapping) != len(t.variables):
             return
         try:
             p = preview_row(
                 self.recipients,
                 int(self.row.value),
-                self.selected_template,
+                t,
                 self.param_columns,
                 signature=self._plan_options["signature"],
             )
@@ -300,9 +324,13 @@ class Composer:
 
         self._invalidate()
         self.status.value = ""
+        template = self.selected_template
+        if template is None:
+            self.plan_summary.value = note_html("Pick a template first.", color="#b00020")
+            return None
         chosen = self.param_columns
         if any(c is None for c in chosen):
-            missing = [f"${{{v}}}" for v, c in zip(self.selected_template.variables, chosen, strict=True) if c is None]
+            missing = [f"${{{v}}}" for v, c in zip(template.variables, chosen, strict=True) if c is None]
             self.plan_summary.value = note_html(f"Choose a column for {', '.join(missing)} first.", color="#b00020")
             return None
         columns = [str(c) for c in chosen]
@@ -344,14 +372,34 @@ class Composer:
         return plan
 
     def review(self) -> dict[str, Any] | None:
-        """Show the confirmation (recipients, requests, segments, cost) for the current dry run."""
+        """Show the confirmation for the current dry run: what is left to send (recipients, requests,
+        segments, cost) and what the ledger already holds."""
         if self.plan is None:
             self.status.value = note_html("Run the dry run first.", color="#b00020")
             return None
-        summary = send_summary(self.plan, price_per_segment=self.price_per_segment)
+        sent = already_sent(self.plan, self._ledger_history(self.plan))
+        summary = send_summary(self.plan, price_per_segment=self.price_per_segment, sent=sent)
         self.confirmation.value = confirmation_html(summary, template_id=self.template.value, currency=self.currency)
+        self.confirm_button.disabled = summary["recipients"] == 0
         self.confirm_box.layout.display = "flex"
         return summary
+
+    def _campaign_id(self, plan: Any) -> str:
+        from smskit.campaign.send import campaign_id_for
+
+        return campaign_id_for(plan, self._send_options["campaign_id"])
+
+    def _ledger_history(self, plan: Any) -> pd.DataFrame | None:
+        """The ledger's record of this plan's campaign (None before the ledger file exists)."""
+        from smskit.campaign.ledger import Ledger
+
+        ledger = self._send_options["ledger"]
+        if isinstance(ledger, Ledger):
+            return ledger.history(self._campaign_id(plan))
+        if not Path(ledger).is_file():
+            return None
+        with Ledger(ledger, read_only=True) as book:
+            return book.history(self._campaign_id(plan))
 
     def cancel(self) -> None:
         """Hide the confirmation; nothing is sent."""
@@ -366,7 +414,11 @@ class Composer:
             self.status.value = note_html("Review and confirm before sending.", color="#b00020")
             return None
         plan = self.plan
-        total = int(plan.summary["ready"])
+        total = int((~already_sent(plan, self._ledger_history(plan)) & plan.recipients["state"].eq("ready")).sum())
+        if total == 0:
+            self.confirm_box.layout.display = "none"
+            self.status.value = note_html("Nothing left to send: the ledger already holds every message of this plan.")
+            return None
         self.confirm_box.layout.display = "none"
         self.review_button.disabled = True
         self.dry_run_button.disabled = True
@@ -383,9 +435,8 @@ class Composer:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                results = send_campaign(
-                    plan, client=self.client, progress=False, on_progress=advance, **self._send_options
-                )
+                options = {**self._send_options, "campaign_id": self._campaign_id(plan)}
+                results = send_campaign(plan, client=self.client, progress=False, on_progress=advance, **options)
         except SmsKitError as exc:
             self.progress.bar_style = "danger"
             self.status.value = error_html(exc)

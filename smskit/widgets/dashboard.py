@@ -9,9 +9,18 @@ from typing import Any
 
 import pandas as pd
 
+from smskit.analytics import NOT_SENT_HEADLINES
 from smskit.errors import SmsKitError
 from smskit.widgets._ipywidgets import W
-from smskit.widgets.views import counts_html, delivery_counts, error_html, figure_png, note_html, time_bin
+from smskit.widgets.views import (
+    counts_html,
+    delivery_counts,
+    error_html,
+    figure_png,
+    note_html,
+    rates_html,
+    time_bin,
+)
 
 __all__ = ["Dashboard"]
 
@@ -39,6 +48,7 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self.counts = W.HTML()
         self.caption = W.HTML()
+        self.rates = W.HTML()
         self.figures = [W.Image(format="png", layout=W.Layout(max_width="640px")) for _ in range(2)]
         self.stop_button = W.Button(
             description="Stop", icon="stop", layout=W.Layout(width="auto"), disabled=True, tooltip="Stop refreshing"
@@ -53,6 +63,7 @@ class Dashboard:
                 W.HBox([self.refresh_button, self.stop_button, self.state]),
                 self.counts,
                 self.caption,
+                self.rates,
                 *self.figures,
             ],
             layout=W.Layout(max_width="820px"),
@@ -102,7 +113,7 @@ class Dashboard:
                     (lambda ax: plots.funnel(frame, ax=ax), (7, 2.6)),
                     (lambda ax: plots.failure_reasons(frame, ax=ax), (8, 3.2)),
                 ]
-                caption = f"Campaign: {len(frame):,} recipients sent, {len(reports):,} status report(s) so far."
+                caption = "Campaign: {sent:,} recipients sent, " + f"{len(reports):,} status report(s) so far."
             else:
                 frame = reports
                 freq = time_bin(frame["update_time"]) if "update_time" in frame.columns else "1min"
@@ -112,8 +123,12 @@ class Dashboard:
                 ]
                 caption = f"{len(reports):,} status report(s) so far."
             self.frame = frame
-            self.counts.value = counts_html(delivery_counts(frame))
-            self.caption.value = f'<div style="color:#555">{html.escape(caption)}</div>'
+            counts = delivery_counts(frame)
+            none = [k for k in NOT_SENT_HEADLINES if k in counts and not counts[k]]  # states no row has
+            self.counts.value = counts_html(counts.drop(none))
+            text = caption.format(sent=int(counts.get("sent", 0)))
+            self.caption.value = f'<div style="color:#555">{html.escape(text)}</div>'
+            self.rates.value = rates_html(frame) if results is not None and counts.get("sent", 0) else ""
             for image, (draw, size) in zip(self.figures, draws, strict=True):
                 if len(frame) == 0:
                     image.layout.display = "none"

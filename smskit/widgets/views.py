@@ -7,9 +7,8 @@ user-supplied text shown as HTML goes through ``html.escape``.
 from __future__ import annotations
 
 import html
-import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +16,20 @@ import numpy as np
 import pandas as pd
 
 from smskit import templates as tpl
-from smskit.campaign.states import LEFT_OUT_STATES, NOT_SENT_STATES
+from smskit.analytics import headline_counts as delivery_counts
+from smskit.analytics import time_bin
+from smskit.campaign.states import LEFT_OUT_STATES
+from smskit.plots import png_bytes as figure_png
 from smskit.templates.encoding import GSM7_CHARS
 
 __all__ = [
     "PARAM_HINTS",
     "Preview",
+    "already_sent",
     "confirmation_html",
     "counts_html",
     "default_param_columns",
+    "default_template",
     "delivery_counts",
     "error_html",
     "figure_png",
@@ -36,6 +40,7 @@ __all__ = [
     "preview_message",
     "preview_row",
     "problem_rows",
+    "rates_html",
     "row_labels",
     "send_summary",
     "state_counts",
@@ -229,45 +234,90 @@ def preview_html(preview: Preview) -> str:
     return "".join(out)
 
 
-def send_summary(plan: Any, *, price_per_segment: float | None = None) -> dict[str, Any]:
-    """What confirming would send: recipients, rows left out, API requests, segments and estimated cost.
+def already_sent(plan: Any, history: pd.DataFrame | None) -> pd.Series:
+    """Mask of ``plan``'s ready rows that a ledger already settles, which ``send_campaign`` does not send
+    again: ``history`` is ``Ledger.history(campaign_id)``, or None for no ledger yet (see
+    :func:`smskit.campaign.send.settled_rows`)."""
+    from smskit.campaign.send import settled_rows
 
-    Counts come from ``plan.summary``; ``cost`` is ``segments * price_per_segment`` or ``None`` when
-    no price is given.
+    return settled_rows(plan, history)
+
+
+def send_summary(plan: Any, *, price_per_segment: float | None = None, sent: pd.Series | None = None) -> dict[str, Any]:
+    """What confirming would send: recipients left to send, rows already sent (``sent``: the mask from
+    :func:`already_sent`), rows left out, API requests, segments and estimated cost of what is left.
+
+    Without ``sent`` the counts are ``plan.summary``'s; ``cost`` is ``segments * price_per_segment``,
+    or ``None`` when no price is given.
     """
     s = plan.summary
-    segs = int(s["segments"])
+    segs, requests, done = int(s["segments"]), int(s["requests"]), 0
+    if sent is not None and sent.any():
+        rec = plan.recipients
+        left = rec["state"].eq("ready") & ~sent
+        done = int(sent.sum())
+        segs = int(rec.loc[left, "segments"].fillna(0).sum())
+        requests = int(rec.loc[left, "request_no"].nunique())
     return {
-        "recipients": int(s["ready"]),
+        "recipients": int(s["ready"]) - done,
+        "already_sent": done,
         "left_out": int(sum(s[state] for state in LEFT_OUT_STATES)),
-        "requests": int(s["requests"]),
+        "requests": requests,
         "segments": segs,
         "cost": None if price_per_segment is None else round(segs * float(price_per_segment), 6),
     }
 
 
 def confirmation_html(summary: Mapping[str, Any], *, template_id: str = "", currency: str = "") -> str:
-    """The confirmation box shown before anything is sent."""
+    """The confirmation box shown before sending; it says what the ledger already holds, so a plan that
+    was sent never reads as "about to send … nothing has been sent yet" again."""
     n = summary["recipients"]
+    done = int(summary.get("already_sent", 0))
+    what = f" with template <code>{html.escape(template_id)}</code>" if template_id else ""
+    if n == 0 and done:
+        return (
+            '<div class="smskit-confirm smskit-nothing-left" style="border:2px solid #009E73;border-radius:8px;'
+            'padding:8px 12px;background:#f0fff7">'
+            f"<b>0 left to send, {done:,} already sent</b>{what}: the ledger holds every message of this plan, "
+            "so confirming sends nothing. The results are in <code>composer.results</code>.</div>"
+        )
     rows = [
         ("Recipients", f"{n:,}"),
+        ("Already sent (in the ledger, not sent again)", f"{done:,}"),
         ("Left out (invalid or opted out)", f"{summary['left_out']:,}"),
         ("API requests", f"{summary['requests']:,}"),
         ("Segments (billed units)", f"{summary['segments']:,}"),
     ]
+    if not done:
+        del rows[1]
     if summary.get("cost") is not None:
         rows.append(("Estimated cost", f"{summary['cost']:,.2f} {currency}".strip()))
     table = "".join(
         f"<tr><th style='text-align:left;padding-right:16px'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
         for k, v in rows
     )
-    what = f" with template <code>{html.escape(template_id)}</code>" if template_id else ""
+    plural = "s" if n != 1 else ""
+    if done:
+        head = f"<b>{n:,} left to send{what}, {done:,} already sent.</b> Only the {n:,} are sent."
+    else:
+        head = f"<b>About to send {n:,} message{plural}{what}.</b> Nothing has been sent yet."
     return (
         '<div class="smskit-confirm" style="border:2px solid #D55E00;border-radius:8px;padding:8px 12px;'
-        'background:#fff7f0">'
-        f"<b>About to send {n:,} message{'s' if n != 1 else ''}{what}.</b> Nothing has been sent yet."
-        f"<table style='margin-top:4px'>{table}</table></div>"
+        f"background:#fff7f0\">{head}<table style='margin-top:4px'>{table}</table></div>"
     )
+
+
+def default_template(
+    templates: Mapping[str, tpl.Template], columns: Sequence[str], *, exclude: Sequence[str] = ()
+) -> str | None:
+    """The template a composer starts with: never a verification code for a list. The first marketing or
+    notification template whose variables all find a column (:func:`default_param_columns`), else the
+    first marketing or notification template, else none (the user picks)."""
+    listable = [tid for tid, t in templates.items() if t.kind in ("marketing", "notification")]
+    for tid in listable:
+        if None not in default_param_columns(templates[tid].variables, columns, exclude=exclude):
+            return tid
+    return listable[0] if listable else None
 
 
 def frame_html(frame: pd.DataFrame, *, max_rows: int = 20, caption: str = "") -> str:
@@ -291,39 +341,6 @@ def state_counts(results: pd.DataFrame) -> pd.Series:
     return results["state"].value_counts(sort=False)
 
 
-def delivery_counts(frame: pd.DataFrame) -> pd.Series:
-    """Headline counts for the dashboard.
-
-    A funnel (``delivery_funnel`` output, with ``state``): sent, accepted, delivered, failed (a final
-    report that is not delivered), awaiting report, rejected, unknown. A reports frame: reports,
-    messages, delivered, not delivered (by message: delivered when any of its reports says so).
-    """
-    if "state" in frame.columns:
-        state = frame["state"].astype("string")
-        sent = ~state.isin(NOT_SENT_STATES).fillna(False)
-        accepted = (state == "accepted").fillna(False)
-        delivered = frame["delivered"].fillna(False).astype(bool) & accepted
-        reported = frame["reported_at"].notna() if "reported_at" in frame.columns else delivered
-        values = {
-            "sent": sent.sum(),
-            "accepted": accepted.sum(),
-            "delivered": delivered.sum(),
-            "failed": (accepted & reported & ~delivered).sum(),
-            "awaiting report": (accepted & ~reported).sum(),
-            "rejected": (state == "rejected").fillna(False).sum(),
-            "unknown": (state == "unknown").fillna(False).sum(),
-        }
-    else:
-        by_msg = frame["delivered"].fillna(False).astype(bool).groupby(frame["sms_msg_id"], observed=True).any()
-        values = {
-            "reports": len(frame),
-            "messages": len(by_msg),
-            "delivered": by_msg.sum(),
-            "not delivered": (~by_msg).sum(),
-        }
-    return pd.Series({k: int(v) for k, v in values.items()}, dtype="int64")
-
-
 def counts_html(counts: pd.Series) -> str:
     """Counts as a row of big-number tiles."""
     tiles = "".join(
@@ -336,28 +353,23 @@ def counts_html(counts: pd.Series) -> str:
     return f'<div class="smskit-counts">{tiles}</div>'
 
 
-_BINS = ("1s", "5s", "10s", "30s", "1min", "5min", "15min", "1h", "6h", "1D")
+def rates_html(funnel: pd.DataFrame, *, by: str = "template_id") -> str:
+    """The funnel's delivery rate per ``by`` (overall when the column is missing) as a formatted table:
+    percentages and Wilson intervals as ranges (:func:`smskit.display.table_html`)."""
+    from smskit.analytics import delivery_rate
+    from smskit.display import table_html
 
-
-def time_bin(times: pd.Series, *, target: int = 30) -> str:
-    """The smallest of 1 s … 1 day that covers the span of ``times`` in at most ``target`` bins."""
-    t = pd.to_datetime(times, utc=True).dropna()
-    span = (t.max() - t.min()).total_seconds() if len(t) else 0.0
-    for freq in _BINS:
-        if span / pd.Timedelta(freq).total_seconds() <= target:
-            return freq
-    return _BINS[-1]
-
-
-def figure_png(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7, 3.2), dpi: int = 90) -> bytes:
-    """PNG bytes of one figure drawn by ``draw(ax)``; uses no pyplot state, so it is safe from threads."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size, layout="constrained")
-    draw(fig.add_subplot())
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    return buf.getvalue()
+    table = delivery_rate(funnel, by=by) if by in funnel.columns else delivery_rate(funnel)
+    what = f"by {by}" if by in funnel.columns else "overall"
+    style = (
+        "<style>.smskit-rates table{border-collapse:collapse;margin:4px 0 8px}"
+        ".smskit-rates th,.smskit-rates td{padding:2px 10px;text-align:right;border-bottom:1px solid #eee}"
+        ".smskit-rates th{font-weight:600}</style>"
+    )
+    return (
+        f'<div class="smskit-rates">{style}<div style="font-size:13px;color:#555">Delivery rate '
+        f"{html.escape(what)} (of recipients sent to; 95 % Wilson interval)</div>{table_html(table)}</div>"
+    )
 
 
 def error_html(exc: BaseException) -> str:

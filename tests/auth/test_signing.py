@@ -120,19 +120,39 @@ def test_verify_aksk_accepts_both_payload_forms(unsigned: bool) -> None:
 def test_verify_aksk_detects_body_tampering_only_when_hashed() -> None:
     hashed = _aksk()
     err, _ = verify_aksk("POST", "/sms/batchSendSms/v1", "", hashed, b"from=b", secrets=SECRETS, now=NOW)
-    assert err == "E000101"
+    assert err == "E000045"
 
 
+# Huawei's API reference, "API错误码(发送短信)" (https://support.huaweicloud.com/api-msgsms/sms_05_0050.html):
+# E000041 "X-Sdk-Date为空", E000042 "X-Sdk-Date格式错误", E000045 "Authorization校验失败" (Signature);
+# E000043 "Authorization格式错误" and E000044 "X-Sdk-Date过期" only from third-party copies of the table.
+# Issue 11 changed these from E000027/E000110/E000101.
 @pytest.mark.parametrize(
     ("mutate", "code"),
     [
         (lambda h: h.pop("Authorization"), "E000001"),
-        (lambda h: h.__setitem__("Authorization", "Basic abc"), "E000027"),
-        (lambda h: h.update(_aksk(now=NOW - timedelta(minutes=16))), "E000110"),
-        (lambda h: h.update(_aksk(secret="wrong")), "E000101"),
+        (lambda h: h.__setitem__("Authorization", "Basic abc"), "E000043"),
+        (lambda h: h.pop("X-Sdk-Date"), "E000041"),
+        (lambda h: h.__setitem__("X-Sdk-Date", " "), "E000041"),
+        (lambda h: h.__setitem__("X-Sdk-Date", "2026-11-25T08:00:00Z"), "E000042"),
+        (lambda h: h.__setitem__("X-Sdk-Date", "2026112T80000Z"), "E000042"),
+        (lambda h: h.update(_aksk(now=NOW - timedelta(minutes=16))), "E000044"),
+        (lambda h: h.update(_aksk(secret="wrong")), "E000045"),
+        (lambda h: h.__setitem__("Authorization", h["Authorization"].replace("host;", "")), "E000045"),
         (lambda h: h.__setitem__("Authorization", h["Authorization"].replace("app-key", "other")), "E000102"),
     ],
-    ids=["missing", "malformed", "skewed", "wrong-secret", "unknown-key"],
+    ids=[
+        "missing",
+        "malformed",
+        "no-date",
+        "blank-date",
+        "iso-date",
+        "unpadded-date",
+        "skewed",
+        "wrong-secret",
+        "host-unsigned",
+        "unknown-key",
+    ],
 )
 def test_verify_aksk_error_codes(mutate, code: str) -> None:
     headers = _aksk()
@@ -202,22 +222,39 @@ def test_verify_wsse_refuses_replayed_nonce() -> None:
     assert verify_wsse(headers, secrets=SECRETS, now=NOW, nonce_seen=nonce_seen)[0] == "E000027"
 
 
+# The 返回值 table of 发送短信 (https://huaweicloud.com/guide/productsdesc-bms_1d4133ae3121de62fa250a5e0c1f5f65support4):
+# E000006 "type属性值应该为Appkey", E000007 "未找到type属性", E000008 "Authorization中没有携带WSSE", E000021 UserName,
+# E000022 Nonce, E000023 Created missing; E000024 PasswordDigest missing, E000025 Created format, E000026
+# UsernameToken missing from third-party copies. Issue 11 fixed the shifted codes (type, X-WSSE fields).
 @pytest.mark.parametrize(
     ("headers", "code"),
     [
         ({}, "E000001"),
+        ({"Authorization": 'Basic realm="SDP"'}, "E000008"),
         ({"Authorization": 'WSSE profile="UsernameToken",type="Appkey"'}, "E000002"),
         ({"Authorization": 'WSSE realm="X",profile="UsernameToken",type="Appkey"'}, "E000004"),
         ({"Authorization": 'WSSE realm="SDP",type="Appkey"'}, "E000003"),
-        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken",type="AK"'}, "E000007"),
+        ({"Authorization": 'WSSE realm="SDP",profile="Token",type="Appkey"'}, "E000005"),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken",type="AK"'}, "E000006"),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken"'}, "E000007"),
         ({"Authorization": WSSE_AUTHORIZATION}, "E000020"),
-        ({"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'UsernameToken PasswordDigest="x"'}, "E000022"),
+        ({"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'Token Username="app-key"'}, "E000026"),
+        ({"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'UsernameToken PasswordDigest="x"'}, "E000021"),
+        ({"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'UsernameToken Username="k",PasswordDigest="x"'}, "E000022"),
+        (
+            {"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'UsernameToken Username="k",Nonce="n",PasswordDigest="x"'},
+            "E000023",
+        ),
+        (
+            {"Authorization": WSSE_AUTHORIZATION, "X-WSSE": 'UsernameToken Username="k",Nonce="n",Created="c"'},
+            "E000024",
+        ),
         (
             {
                 "Authorization": WSSE_AUTHORIZATION,
                 "X-WSSE": 'UsernameToken Username="app-key",PasswordDigest="x",Nonce="n",Created="2026/1/2"',
             },
-            "E000026",
+            "E000025",
         ),
     ],
 )

@@ -48,6 +48,12 @@ dashboard.start(interval=1)
 dashboard
 """
 
+TABLES = """
+# run again once the composer has sent: the campaign's delivery rate by country, as the notebook shows it
+funnel = smskit.delivery_funnel(composer.results, receiver.reports()) if composer.results is not None else None
+smskit.analytics.delivery_rate(funnel, by="country") if funnel is not None else "not sent yet"
+"""
+
 KERNEL_IDLE = """() => {
     const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
@@ -57,7 +63,7 @@ KERNEL_IDLE = """() => {
 
 def _write_notebook(path):
     nb = nbformat.v4.new_notebook(
-        cells=[nbformat.v4.new_code_cell(SETUP.strip()), nbformat.v4.new_code_cell(DASHBOARD.strip())]
+        cells=[nbformat.v4.new_code_cell(code.strip()) for code in (SETUP, DASHBOARD, TABLES)]
     )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nb, path)
@@ -89,7 +95,8 @@ def test_compose_preview_dry_run_confirm_send_and_watch(jupyter_lab, page, artif
     composer.wait_for(timeout=90_000)
     preview = composer.locator(".smskit-preview")
     preview.wait_for()
-    assert "Your smskit verification code is 742307." in preview.inner_text()
+    # a list starts on a list template (never a verification code): the first whose variables all map
+    assert "Account 742307: your statement for Paul Fischer" in preview.inner_text()
     page.wait_for_function(KERNEL_IDLE, timeout=60_000)
     composer.screenshot(path=artifacts / "01-composer.png")
 
@@ -142,6 +149,21 @@ def test_compose_preview_dry_run_confirm_send_and_watch(jupyter_lab, page, artif
     composer.locator(".smskit-sent").scroll_into_view_if_needed()
     composer.screenshot(path=artifacts / "05-sent.png")
 
+    # the same plan again: the review says what the ledger holds, and nothing can be sent twice
+    composer.get_by_role("button", name="Dry run").click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button')]"
+        ".some(b => b.innerText.includes('Review and send') && !b.disabled)"
+    )
+    review.click()
+    _wait_text(page, ".smskit-confirm", "0 left to send")
+    again = confirm.inner_text()
+    assert f"0 left to send, {n:,} already sent" in again
+    assert "About to send" not in again
+    assert composer.get_by_role("button", name="Confirm and send").is_disabled()
+    confirm.scroll_into_view_if_needed()
+    composer.screenshot(path=artifacts / "05b-review-after-send.png")
+
     # the dashboard follows the reports as they arrive
     dashboard = page.locator(".widget-vbox", has=page.locator("text=Delivery dashboard")).first
     dashboard.wait_for()
@@ -159,6 +181,9 @@ def test_compose_preview_dry_run_confirm_send_and_watch(jupyter_lab, page, artif
     )
     assert _count(page, "delivered") + _count(page, "failed") == n
     assert dashboard.locator("img").count() == 2
+    rates = dashboard.locator(".smskit-rates")
+    assert "95% interval" in rates.inner_text()
+    assert re.search(r"\d+\.\d% – \d+\.\d%", rates.inner_text())
     dashboard.get_by_role("button", name="Stop").click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.widget-vbox')].some(e => e.innerText.includes('Delivery dashboard')"
@@ -167,6 +192,28 @@ def test_compose_preview_dry_run_confirm_send_and_watch(jupyter_lab, page, artif
     dashboard.scroll_into_view_if_needed()
     dashboard.screenshot(path=artifacts / "06-dashboard.png")
 
+    # a table in the notebook itself: rates as percentages, intervals as ranges, no raw floats
+    cell = page.locator(".jp-Cell").nth(2)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+    table = cell.locator(".jp-OutputArea-output table")
+    table.wait_for(timeout=60_000)
+    text = table.inner_text()
+    assert "95% interval" in text
+    assert re.search(r"\d+\.\d% – \d+\.\d%", text)
+    assert not re.search(r"\d\.\d{5,}", text)
+    cell.scroll_into_view_if_needed()
+    cell.screenshot(path=artifacts / "07-rate-table.png")
+
     assert not [e for e in errors if "widget" in e.lower()], errors
-    for name in ("01-composer", "02-preview", "03-dry-run", "04-confirm", "05-sent", "06-dashboard"):
+    for name in (
+        "01-composer",
+        "02-preview",
+        "03-dry-run",
+        "04-confirm",
+        "05-sent",
+        "05b-review-after-send",
+        "06-dashboard",
+        "07-rate-table",
+    ):
         assert (artifacts / f"{name}.png").stat().st_size > 10_000

@@ -264,10 +264,12 @@ def test_opt_out_frame_needs_phone_column() -> None:
 
 
 def test_without_catalog_only_generic_checks() -> None:
-    frame = pd.DataFrame({"phone": numbers(2), "code": ["anything", " "]})
+    # issue 11: " " and "." stand for an empty ${TXT_n} (seed lines 449–450), so without a catalog,
+    # which cannot tell the variable's type, only "" is refused (it was " " before)
+    frame = pd.DataFrame({"phone": numbers(4), "code": ["anything", "", " ", "."]})
     plan = plan_campaign(frame, template_id="whatever", params=["code"])
     rec = plan.recipients
-    assert list(rec["state"]) == ["ready", "invalid"]
+    assert list(rec["state"]) == ["ready", "invalid", "ready", "ready"]
     assert rec["problem"].iloc[1] == "param 1 is empty"
     assert rec["text"].isna().all()
 

@@ -222,7 +222,7 @@ def test_auth_failure_stops_and_a_rerun_sends_everything(emulator, tmp_path) -> 
             progress=False,
         )
     assert set(results["state"].astype(str)) <= {"rejected", "unsent"}
-    assert results["status"].dropna().eq("E000101").all()
+    assert results["status"].dropna().eq("E000045").all()  # AK/SK signature check failed (issue 11: was E000101)
     assert len(emulator.requests()) == 1  # stopped after the first refusal
     good = smskit.send_campaign(
         frame(1500),

@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import smskit
 from smskit import auth as signing
 from smskit._server import BackgroundServer
 from smskit.emulator import Emulator
@@ -231,12 +232,15 @@ def test_wsse_digest_variants_are_accepted(emu, variant):
 # -- refused requests -----------------------------------------------------------------------------
 
 
+# Codes and HTTP statuses from Huawei's API reference, "API错误码(发送短信)" (sms_05_0050) and the 返回值 tables
+# (https://huaweicloud.com/guide/productsdesc-bms_1d4133ae3121de62fa250a5e0c1f5f65support4): AK/SK failures are
+# E00004x in the 400 group (issue 11 changed them from E000101/E000110 at 401).
 @pytest.mark.parametrize(
     ("options", "code", "http"),
     [
-        ({"secret": "wrong"}, "E000101", 401),
+        ({"secret": "wrong"}, "E000045", 400),
         ({"key": "nobody"}, "E000102", 401),
-        ({"now": datetime.now(UTC) - timedelta(minutes=16)}, "E000110", 401),
+        ({"now": datetime.now(UTC) - timedelta(minutes=16)}, "E000044", 400),
         ({"auth": "wsse", "secret": "wrong"}, "E000105", 401),
         ({"auth": "wsse", "key": "nobody"}, "E000102", 401),
         ({"auth": "wsse", "now": datetime.now(UTC) - timedelta(hours=25)}, "E000110", 401),
@@ -253,6 +257,40 @@ def test_refusals_carry_the_documented_codes(emu, options, code, http):
     assert "result" not in response.json()
     assert emu.sent().empty
     assert emu.requests()["code"].tolist() == [code]
+
+
+WSSE_OK = 'WSSE realm="SDP",profile="UsernameToken",type="Appkey"'
+
+
+@pytest.mark.parametrize(
+    ("headers", "code", "http"),
+    [
+        ({"Authorization": 'Basic realm="SDP"'}, "E000008", 400),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken",type="AK"'}, "E000006", 400),
+        ({"Authorization": 'WSSE realm="SDP",profile="UsernameToken"'}, "E000007", 400),
+        ({"Authorization": WSSE_OK}, "E000020", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Nonce="n"'}, "E000021", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Username="k",Created="c"'}, "E000022", 400),
+        ({"Authorization": WSSE_OK, "X-WSSE": 'UsernameToken Username="k",Nonce="n"'}, "E000023", 400),
+        ({"Authorization": "SDK-HMAC-SHA256 nonsense"}, "E000043", 400),
+        ({"Authorization": "SDK-HMAC-SHA256 Access=k, SignedHeaders=host;x-sdk-date, Signature=ab"}, "E000041", 400),
+        (
+            {
+                "Authorization": "SDK-HMAC-SHA256 Access=k, SignedHeaders=host;x-sdk-date, Signature=ab",
+                "X-Sdk-Date": "2026-01-01T00:00:00Z",
+            },
+            "E000042",
+            400,
+        ),
+    ],
+)
+def test_header_faults_get_the_reference_codes_over_http(emu, headers, code, http):
+    """API reference "API错误码(发送短信)" (sms_05_0050) and the 返回值 table's HTTP column (400 group)."""
+    body, ctype = body_for("batchSendSms", [CN])
+    url = emu.base_url + PATHS["batchSendSms"]
+    response = requests.post(url, data=body, headers={"Content-Type": ctype, **headers}, timeout=10)
+    assert (response.status_code, response.json()["code"]) == (http, code)
+    assert emu.sent().empty
 
 
 def test_skew_inside_the_windows_is_accepted(emu):
@@ -272,7 +310,7 @@ def test_missing_authorization_is_e000001(emu):
     response = requests.post(
         emu.base_url + PATHS["batchSendSms"], data=body, headers={"Content-Type": ctype}, timeout=10
     )
-    assert (response.status_code, response.json()["code"]) == (401, "E000001")
+    assert (response.status_code, response.json()["code"]) == (400, "E000001")  # 400 group of the 返回值 table
 
 
 def test_unknown_path_and_method(emu):
@@ -309,6 +347,23 @@ def test_catalog_statuses_and_segments_over_http():
         data = post(emu, to=[CN], params=["Ann"], template_id="long").json()
         assert (data["code"], data["result"][0]["total"]) == ("000000", 2)
         assert emu.sent()["segments"].tolist() == [2]
+
+
+@pytest.mark.parametrize("api", ["batchSendSms", "batchSendDiffSms"])
+def test_blank_stand_ins_are_accepted_over_http(api):
+    """Seed lines 449–450 / 1981–1982 / 5044–5045: spaces or dots replace an empty ${TXT_20}, 0 an empty
+    NUM_6; ${DATE}${TIME} cannot be empty."""
+    catalog = {"parcel": Template("parcel", "You have ${NUM_6} parcels at ${TXT_20} on ${DATE} ${TIME}")}
+    with Emulator(catalog, seed=1) as emu:
+        for txt in (" ", ".", "   "):
+            data = post(emu, api, [CN], params=["0", txt, "2024/5/1", "10:30"], template_id="parcel").json()
+            assert (data["code"], data["result"][0]["status"]) == ("000000", "000000")
+        for params in (["", " ", "1", "1"], ["0", "", "1", "1"], ["0", " ", " ", "1"], ["0", ".", "1", "."]):
+            data = post(emu, api, [CN], params=params, template_id="parcel").json()
+            assert (data["code"], data["result"][0]["status"]) == ("E000510", "E200028")
+    with Emulator(seed=1) as emu:  # no catalog: the variable's type is unknown, so only "" is refused
+        assert post(emu, api, [CN], params=[" ", ".", "0"]).json()["code"] == "000000"
+        assert post(emu, api, [CN], params=["a", ""]).json()["result"][0]["status"] == "E200028"
 
 
 def test_data_catalog_is_loaded_by_the_fixture(emulator):
@@ -423,7 +478,7 @@ def test_batch_pushes_are_signed_with_push_keys(receiver):
         )
         assert (code, key) == (None, "pak")
         bad, _ = signing.verify_aksk("POST", "/cb", "", push["headers"], push["body"], secrets={"pak": "x"}, now=now)
-        assert bad == "E000101"
+        assert bad == "E000045"
 
 
 def test_failed_pushes_are_retried_then_dropped(receiver):
@@ -540,3 +595,65 @@ def test_repr_html_shows_counts_never_the_secret() -> None:
     assert emu.app_secret not in page
     assert "<th>messages accepted</th><td>1</td>" in page
     assert "(hidden)" in page
+
+
+def test_expired_reports_arrive_platform_built_over_http(tmp_path):
+    """Seed lines 605–611: a report the platform constructs itself has no updateTime (source 1)."""
+    from smskit.reports.receiver import CallbackReceiver
+
+    with (
+        CallbackReceiver(tmp_path / "r.sqlite") as rx,
+        Emulator(seed=2, delivery_rate=0.0, failures={"EXPIRED": 1.0, "UNDELIV": 1.0}) as emu,
+    ):
+        numbers = [f"+86155123456{n:02d}" for n in range(20)]
+        emu.client().send(numbers, "t1", ["1"], status_callback=rx.url)
+        assert emu.wait_for_reports(10)
+        reports = rx.reports()
+    expired = reports[reports["status"] == "EXPIRED"]
+    other = reports[reports["status"] != "EXPIRED"]
+    assert len(expired)
+    assert len(other)
+    assert (expired["source"] == "1").all()
+    assert expired["update_time"].isna().all()
+    assert (other["source"] == "2").all()
+    assert other["update_time"].notna().all()
+
+
+def test_cli_takes_a_chosen_secret_from_a_file_or_the_environment_never_argv(tmp_path):
+    """Issue 11: --app-secret on the command line shows in ps."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSKIT_")}
+    refused = subprocess.run(
+        [sys.executable, "-m", "smskit", "emulator", "--app-secret", "argv-secret-value"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "--app-secret is not accepted" in refused.stderr
+    assert "argv-secret-value" not in refused.stderr
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("file-secret-value\n")
+    for extra, chosen in (
+        (["--app-secret-file", str(secret_file)], "file-secret-value"),
+        ([], "env-secret-value"),
+    ):
+        run_env = {**env, "SMSKIT_EMULATOR_APP_SECRET": "env-secret-value"} if not extra else env
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smskit", "emulator", "--port", "0", "--app-key", "k", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=run_env,
+        )
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline().strip() for _ in range(2)]
+            exports = dict(line.split("=", 1) for line in lines)
+            assert list(exports) == ["SMSKIT_BASE_URL", "SMSKIT_APP_KEY"]  # a chosen secret is not printed
+            client = smskit.Client(exports["SMSKIT_BASE_URL"], "k", chosen, sender="isms1")
+            assert client.send(CN, "t1", ["1"]).code == "000000"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(20)
+            proc.stdout.close()  # type: ignore[union-attr]

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from smskit import auth as signing
 from smskit.emulator import logic
-from smskit.emulator.logic import DIFF, FORM, JSON, SINGLE, Outcome, Refusal
+from smskit.emulator.logic import Outcome, Refusal
+from smskit.protocol import DIFF, FORM, JSON, SINGLE
 from smskit.templates import Template
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -224,8 +225,9 @@ def test_catalog_statuses(template_id, params, signature, status, segments):
 
 
 def test_country_id_unknown_is_blank():
-    assert logic.country_id("+999123") == ""
-    assert logic.country_id("8615512345678") == "CN"
+    """countryId comes from smskit.numbers.country_of (tests/test_numbers.py pins it to phonenumbers)."""
+    decisions = logic.decide(single(["+999123", "8615512345678"]), templates=None)
+    assert [d.country_id for d in decisions] == ["", "CN"]
 
 
 # -- responses ------------------------------------------------------------------------------------
@@ -257,7 +259,8 @@ def test_success_body_and_error_body():
 
 @pytest.mark.parametrize(
     ("code", "status"),
-    [("E000510", 200), ("E000101", 401), ("E000110", 401), ("E000620", 403), ("E000503", 400), ("E000040", 400)],
+    # the 返回值 table's HTTP column (E000510 sits in its 400 group: issue 11 changed it from 200)
+    [("E000510", 400), ("E000101", 401), ("E000110", 401), ("E000620", 403), ("E000503", 400), ("E000040", 400)],
 )
 def test_http_status(code, status):
     assert logic.http_status(code) == status
@@ -293,7 +296,7 @@ def test_authenticate_picks_the_scheme():
     assert replay == ("E000027", "k", "wsse")
     late = NOW + timedelta(minutes=16)
     args = ("POST", "/sms/batchSendSms/v1", "", aksk, body)
-    assert logic.authenticate(*args, secrets=secrets, now=late, nonce_seen=nonce_seen)[0] == "E000110"
+    assert logic.authenticate(*args, secrets=secrets, now=late, nonce_seen=nonce_seen)[0] == "E000044"  # issue 11
 
 
 # -- status reports -------------------------------------------------------------------------------
@@ -334,3 +337,23 @@ def test_draw_outcome_rates_and_weights():
     assert all(logic.draw_outcome(rng, delivery_rate=1.0, failures={"BLACK": 1}).status == "DELIVRD" for _ in range(50))
     rte = logic.draw_outcome(rng, delivery_rate=0.0, failures={"RTE_ERR": 1})
     assert rte == Outcome("RTE_ERR", "E200027")
+
+
+# Report sources, API reference "接收状态报告" (source: 1 短信平台自行产生, 2 短信中心返回, 3 华为平台产生) and the
+# guide, seed lines 605–611: "When the Message & SMS platform does not receive the SMS status report from the
+# SMSC, the platform constructs a status report that does not contain the updateTime parameter."
+@pytest.mark.parametrize(
+    ("status", "source", "has_time"),
+    [
+        ("EXPIRED", "1", False),  # built by the platform after 72 h without a carrier report
+        ("DELIVRD", "2", True),
+        ("UNDELIV", "2", True),
+        ("RTE_ERR", "2", True),  # seed lines 829–830: status=RTE_ERR with source=2
+        ("E200027", "3", True),
+        ("E000628", "3", True),
+    ],
+)
+def test_report_source_and_update_time(status, source, has_time):
+    (report,) = logic.build_reports(sms_msg_id="m_1", segments=1, outcome=Outcome(status), update_time=NOW)
+    assert report["source"] == source
+    assert ("updateTime" in report) is has_time

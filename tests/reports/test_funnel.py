@@ -112,10 +112,14 @@ def test_delivery_funnel_rows_and_reconciliation() -> None:
     before = results.copy()
     funnel = delivery_funnel(results, reports)
     pd.testing.assert_frame_equal(results, before)  # input not mutated
-    assert list(funnel.index) == [10, 11, 12, 13, 14]  # sent rows only, index kept
+    assert list(funnel.index) == [10, 11, 12, 13, 14, 15]  # every input row, index kept (issue 12)
     assert list(funnel.columns) == [*results.columns, *FUNNEL_COLUMNS]
     assert funnel.loc[12, "sms_msg_id"] == "id-3"
-    assert funnel["delivered"].tolist() == [True, False, True, False, False]
+    assert funnel["delivered"].tolist() == [True, False, True, False, False, False]
+    assert funnel.loc[15, "state"] == "invalid"  # keeps its state; no outcome
+    assert pd.isna(funnel.loc[15, "final_status"])
+    assert pd.isna(funnel.loc[15, "category"])
+    assert pd.isna(funnel.loc[15, "reported_at"])
     assert funnel.loc[13, "final_status"] == "E200041"
     assert funnel.loc[13, "category"] == "request"
     assert funnel.loc[14, "category"] == "unknown"
@@ -123,7 +127,7 @@ def test_delivery_funnel_rows_and_reconciliation() -> None:
     assert funnel.loc[11, "category"] == "pending"
     assert funnel.loc[10, "latency_s"] == pytest.approx(42.0)
     assert funnel.loc[12, "latency_s"] == pytest.approx(7.0)
-    assert funnel["latency_s"].isna().tolist() == [False, False, False, True, True]
+    assert funnel["latency_s"].isna().tolist() == [False, False, False, True, True, True]
     assert str(funnel["reported_at"].dtype) == "datetime64[ns, UTC]"
     assert funnel["final_status"].dtype == "category"
 
@@ -154,3 +158,11 @@ def test_latency_is_never_negative_with_whole_second_report_times() -> None:
         pd.DataFrame({"sms_msg_id": ["m1"], "status": ["DELIVRD"], "update_time": ["2026-11-25T08:00:00Z"]})
     )
     assert delivery_funnel(results, reports)["latency_s"].tolist() == [0.0]
+
+
+def test_campaign_of_reads_back_the_extend_send_campaign_writes() -> None:
+    from smskit.campaign.send import PlannedRequest
+    from smskit.reports.funnel import campaign_of
+
+    extends = [PlannedRequest(n, "batchSendSms", ()).extend(c) for n, c in [(0, "demo"), (12, "c1a2b3.v2_x-y")]]
+    assert campaign_of(pd.Series([*extends, "not-ours", None])).tolist() == ["demo", "c1a2b3.v2_x-y", pd.NA, pd.NA]

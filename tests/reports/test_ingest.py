@@ -101,6 +101,10 @@ def test_random_logs_agree_with_the_line_parser(
     lines = [ln for ln in noise if not ln.lstrip().startswith("{")] + bodies
     path = tmp_path_factory.mktemp("log") / "cb.log"
     path.write_text("\n".join(lines), encoding="utf-8")
+    if not "".join(lines).strip():  # issue 11: an empty file says so (it read as no reports before)
+        with pytest.raises(ReportError, match="is empty"):
+            read_status_reports(path, errors="skip")
+        return
     frame = read_status_reports(path, errors="skip")
     expected = []
     for line in lines:
@@ -209,9 +213,11 @@ def _log_lines(draw: st.DrawFn) -> list[str]:
 
 
 def _expected(text: str) -> tuple[list[StatusReport], list[int]]:
-    """What the line parser makes of a log: the reports, and the numbers of non-blank lines it refuses."""
+    """What the line parser makes of a log: the reports, and the numbers of non-blank lines it refuses.
+
+    CRLF and (issue 11: it used to stay inside the line) a bare CR end a line."""
     reports, refused = [], []
-    for number, line in enumerate(text.replace("\r\n", "\n").strip("\n").split("\n"), start=1):
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").split("\n"), start=1):
         try:
             reports.append(parse_report_body(line))
         except ReportError:
@@ -239,6 +245,10 @@ def test_vectorized_log_path_equals_the_line_parser(tmp_path_factory: pytest.Tem
     text = "\n".join(lines)
     path = tmp_path_factory.mktemp("log") / "cb.log"
     path.write_bytes(text.encode("utf-8"))
+    if not text.strip():  # issue 11: an empty file says so (it read as no reports before)
+        with pytest.raises(ReportError, match="is empty"):
+            read_status_reports(path, errors="skip")
+        return
     reports, refused = _expected(text)
     _assert_same(read_status_reports(path, errors="skip"), reports)
     if refused:
@@ -274,3 +284,147 @@ def test_lines_wider_than_the_sample_and_hidden_separators(tmp_path: Path) -> No
     assert frame.loc[frame["sms_msg_id"] == "o_2", "extend"].tolist() == ["a=b"]
     with pytest.raises(ReportError, match=r"^3 malformed status report line\(s\), e\.g\. line 14002, 14006, 14008:"):
         read_status_reports(path)
+
+
+def test_deeply_nested_json_lines_are_named_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    log = tmp_path / "cb.log"
+    log.write_text(f'{{"smsMsgId": "a_1", "status": "DELIVRD"}}\n{{"statusReportList": {deep}}}\n{deep}\n')
+    with pytest.raises(ReportError, match="line 2, 3"):
+        read_status_reports(log)
+    assert read_status_reports(log, errors="skip")["sms_msg_id"].tolist() == ["a_1"]
+
+
+# -- out-of-range times from any source are skipped and reported (issue 11, item 8) -----------------------
+
+
+@pytest.mark.parametrize("errors", ["raise", "skip"])
+def test_out_of_range_times_are_skipped_with_a_warning_from_any_source(tmp_path: Path, errors: str) -> None:
+    from smskit.errors import SmsKitWarning
+
+    log = tmp_path / "cb.log"
+    log.write_text(
+        "smsMsgId=a_1&status=DELIVRD&updateTime=2024-05-01T08%3A00%3A01Z\n"
+        "smsMsgId=far_1&status=DELIVRD&updateTime=2300-01-01T00%3A00%3A00Z\n"
+        '{"smsMsgId": "far_2", "status": "UNDELIV", "updateTime": "0001-01-01T00:00:00+01:00"}\n'
+    )
+    with pytest.warns(SmsKitWarning, match=r"skipped 2 .*line 2 \(far_1\), line 3 \(far_2\)"):
+        assert read_status_reports(log, errors=errors)["sms_msg_id"].tolist() == ["a_1"]
+    export = tmp_path / "export.csv"
+    pd.DataFrame(
+        {
+            "SMS ID": ["e_1", "e_far"],
+            "Status Code": ["DELIVRD", "DELIVRD"],
+            "Status Update Time (UTC)": ["2024-05-01 08:00:01", "2262-04-12 00:00:00"],
+        }
+    ).to_csv(export, index=False)
+    with pytest.warns(SmsKitWarning, match=r"row 2 \(e_far\)"):
+        assert read_status_reports(export, errors=errors)["sms_msg_id"].tolist() == ["e_1"]
+
+
+@settings(max_examples=200)
+@given(st.one_of(st.text(max_size=30), st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat())))
+def test_update_time_parses_into_the_frame_range_or_refuses(text: str) -> None:
+    from smskit.reports.wire import EARLIEST_TIME, LATEST_TIME, parse_update_time
+
+    try:
+        value = parse_update_time(text)
+    except ReportError:
+        return
+    assert value.tzinfo is not None
+    assert EARLIEST_TIME <= value < LATEST_TIME
+    assert pd.Timestamp(value).tz_convert("UTC") == value
+
+
+# -- files people actually have (issue 11, item 10) --------------------------------------------------------
+
+_LOG_LINES = [
+    "smsMsgId=f_1&status=DELIVRD&updateTime=2024-05-01T08%3A00%3A01Z",
+    '{"smsMsgId": "f_2", "status": "UNDELIV", "statusDesc": "失败"}',
+    "smsMsgId=f_3&status=EXPIRED",
+]
+
+
+@pytest.mark.parametrize(
+    ("prefix", "newline"),
+    [
+        (b"", b"\n"),
+        (b"\xef\xbb\xbf", b"\n"),
+        (b"\xef\xbb\xbf", b"\r\n"),
+        (b"", b"\r\n"),
+        (b"", b"\r"),
+        (b"\xef\xbb\xbf", b"\r"),
+    ],
+    ids=["lf", "bom-lf", "bom-crlf", "crlf", "cr", "bom-cr"],
+)
+def test_logs_with_a_bom_or_any_line_ending_lose_nothing(tmp_path: Path, prefix: bytes, newline: bytes) -> None:
+    for lines in (_LOG_LINES, _LOG_LINES[::2]):  # with JSON lines, and urlencoded lines only (the vectorized path)
+        path = tmp_path / "cb.log"
+        path.write_bytes(prefix + newline.join(line.encode() for line in lines) + newline)
+        frame = read_status_reports(path)
+        assert frame["sms_msg_id"].tolist() == [
+            parse_report_body(ln).sms_msg_id if "{" not in ln else "f_2" for ln in lines
+        ]
+
+
+def _export(path: Path, encoding: str, *, bom: bool = False) -> None:
+    table = pd.DataFrame(
+        {
+            "SMS ID": ["x_1", "x_2"],
+            "Status Code": ["DELIVRD", "UNDELIV"],
+            "Status Description": ["成功", "用户关机"],
+            "Status Update Time (UTC)": ["2024/05/01 16:00:01 GMT+08:00", "2024/05/01 08:00:01"],
+        }
+    )
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode(encoding))
+
+
+def test_console_exports_in_gbk_are_detected_or_named(tmp_path: Path) -> None:
+    from smskit.errors import SmsKitWarning
+
+    gbk = tmp_path / "export.csv"
+    _export(gbk, "gbk")
+    with pytest.warns(SmsKitWarning, match=r"export\.csv is not UTF-8 .* GB18030"):
+        detected = read_status_reports(gbk)
+    assert detected["status_desc"].tolist() == ["成功", "用户关机"]
+    assert read_status_reports(gbk, encoding="gb18030")["status_desc"].tolist() == ["成功", "用户关机"]
+    with pytest.raises(ReportError, match=r"export\.csv is not utf-8 text .*encoding='gb18030'"):
+        read_status_reports(gbk, encoding="utf-8")
+    garbage = tmp_path / "garbage.csv"
+    garbage.write_bytes(b"SMS ID,Status Code\n\x80\xff\x80,DELIVRD\n")
+    with pytest.raises(ReportError, match=r"garbage\.csv is not UTF-8 .* nor GB18030.*encoding="):
+        read_status_reports(garbage)
+    excel_utf8 = tmp_path / "bom.csv"
+    _export(excel_utf8, "utf-8", bom=True)  # Excel's "CSV UTF-8" starts with a BOM
+    assert read_status_reports(excel_utf8)["sms_msg_id"].tolist() == ["x_1", "x_2"]
+
+
+def test_console_export_times_with_gmt_offsets_are_read_east_positive(tmp_path: Path) -> None:
+    """``GMT+08:00`` after a time is Beijing time: 16:00:01 there is 08:00:01 UTC (a generic parser said 00:00:01
+    the next day, 16 hours off)."""
+    from smskit.reports.ingest import parse_times
+    from smskit.summary.inputs import export_send_info
+
+    export = tmp_path / "export.csv"
+    _export(export, "utf-8")
+    times = read_status_reports(export)["update_time"].tolist()
+    assert times == [pd.Timestamp("2024-05-01T08:00:01Z")] * 2
+    parsed = parse_times(
+        pd.Series(["2024/05/01 16:00:01 GMT+08:00", "2024-05-01 03:00:01 UTC-05:00", "2024/5/1 8:00:01 UTC"])
+    )
+    assert parsed.tolist() == [pd.Timestamp("2024-05-01T08:00:01Z")] * 3
+    sends = tmp_path / "sends.csv"
+    pd.DataFrame({"SMS ID": ["x_1"], "Send Time (UTC)": ["2024/05/01 16:00:01 GMT+08:00"]}).to_csv(sends, index=False)
+    info = export_send_info(sends)
+    assert info is not None
+    assert info.loc["x_1", "sent_at"] == pd.Timestamp("2024-05-01T08:00:01Z")
+
+
+@pytest.mark.parametrize("name", ["cb.log", "export.csv", "reports.txt"])
+@pytest.mark.parametrize("content", [b"", b"\xef\xbb\xbf", b"\r\n\r\n  \n"])
+def test_an_empty_file_says_so(tmp_path: Path, name: str, content: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ReportError, match=rf"{name} is empty"):
+        read_status_reports(path, errors="skip")

@@ -243,3 +243,147 @@ def test_repr_html_hides_the_token_and_counts_reports(tmp_path) -> None:
     assert "s3cret" not in page
     assert "token hidden" in page
     assert "<th>reports stored</th><td>1</td>" in page
+
+
+def test_deeply_nested_json_pushes_are_a_400_not_a_crash(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    bodies = [deep, '{"statusReportList": ' + deep + "}", '{"statusReportList": [{"smsMsgId": ' + deep + "}]}"]
+    with CallbackReceiver(tmp_path / "r.sqlite") as rx:
+        for body in bodies:
+            answer = requests.post(rx.url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            assert answer.status_code == 400
+        assert requests.post(rx.url, data=BODY, headers={"Content-Type": FORM}, timeout=10).status_code == 200
+        assert len(rx.reports()) == 1
+
+
+# -- push authentication as Huawei does it (API reference "推送AKSK验证", sms_05_0064) --------------------
+
+
+def _signed(url: str, body: bytes, key: str, secret: str, **extra: str) -> dict[str, str]:
+    from urllib.parse import urlsplit
+
+    from smskit.auth import aksk_authorization
+
+    headers = {
+        "Content-Type": FORM,
+        "Host": urlsplit(url).netloc,
+        "X-Sdk-Date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
+    }
+    headers.update(extra)
+    headers["Authorization"] = aksk_authorization("POST", url, headers, body, key=key, secret=secret)
+    return headers
+
+
+def test_two_push_key_pairs_are_valid_at_once(tmp_path: Path) -> None:
+    """sms_05_0064: "可采用双AK/SK的方式,即同时支持两个AK/SK生效。通过Authorization请求头中的Access字段,
+    可以判断当前请求所使用的有效SK" (two pairs valid at once; Access names the SK)."""
+    keys = {"old-ak": "old-sk", "new-ak": "new-sk"}
+    with CallbackReceiver(tmp_path / "r.sqlite", push_keys=keys) as rx:
+        for n, (ak, sk) in enumerate([*keys.items(), ("old-ak", "new-sk"), ("other", "new-sk")]):
+            body = StatusReport(f"k_{n}", "DELIVRD").to_body().encode()
+            status = requests.post(rx.url, data=body, headers=_signed(rx.url, body, ak, sk), timeout=10).status_code
+            assert status == (200 if n < 2 else 401)
+        assert sorted(rx.reports()["sms_msg_id"]) == ["k_0", "k_1"]
+
+
+def test_a_signed_body_hash_must_match_the_body(tmp_path: Path) -> None:
+    import hashlib
+
+    original, tampered = BODY.encode(), BODY.replace("DELIVRD", "UNDELIV").encode()
+    with CallbackReceiver(tmp_path / "r.sqlite", push_keys={"ak": "sk"}) as rx:
+        headers = _signed(
+            rx.url, original, "ak", "sk", **{"X-Sdk-Content-Sha256": hashlib.sha256(original).hexdigest()}
+        )
+        assert requests.post(rx.url, data=tampered, headers=headers, timeout=10).status_code == 401
+        assert rx.reports().empty
+        assert requests.post(rx.url, data=original, headers=headers, timeout=10).status_code == 200
+        assert rx.reports()["status"].astype(str).tolist() == ["DELIVRD"]
+
+
+@pytest.mark.parametrize("require_body_hash", [False, True])
+def test_unsigned_payload_pushes_unless_a_body_hash_is_required(tmp_path: Path, require_body_hash: bool) -> None:
+    """Huawei's own Python signer signs form bodies X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD (signer.py)."""
+    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+    from huaweicloudsdkcore.sdk_request import SdkRequest
+    from huaweicloudsdkcore.signer.signer import Signer
+
+    with CallbackReceiver(tmp_path / "r.sqlite", push_keys={"ak": "sk"}, require_body_hash=require_body_hash) as rx:
+        netloc, path = rx.url.split("//")[1].split("/", 1)
+        request = SdkRequest(
+            "POST",
+            "http",
+            netloc,
+            "/" + path,
+            query_params=[],
+            header_params={"Content-Type": FORM},
+            body=BODY.encode(),
+        )
+        signed = Signer(BasicCredentials("ak", "sk")).sign(request)
+        assert signed.header_params["X-Sdk-Content-Sha256"] == "UNSIGNED-PAYLOAD"
+        answer = requests.post(rx.url, data=BODY, headers=dict(signed.header_params), timeout=10)
+        assert answer.status_code == (401 if require_body_hash else 200)
+        hashed = _signed(rx.url, BODY.encode(), "ak", "sk")  # body covered by its hash: accepted either way
+        assert requests.post(rx.url, data=BODY, headers=hashed, timeout=10).status_code == 200
+
+
+def test_a_push_signed_like_huaweis_example_with_connection_and_content_length(tmp_path: Path) -> None:
+    """接收状态报告:请求示例 (https://huaweicloud.com/guide/productsdesc-bms_e472b8868b7f702ea6983fcb806f72absupport2):
+    ``SignedHeaders=connection;content-length;content-type;host;x-sdk-date`` with ``Connection: close`` and no blank
+    after the commas. uvicorn must hand the hop-by-hop Connection header to the app for this to verify."""
+    import socket
+    from urllib.parse import urlsplit
+
+    body = b"sequence=1&total=1&orgCode=000&updateTime=2018-04-13T06%3A31%3A46Z&source=2&smsMsgId=hw_1&status=DELIVRD"
+    with CallbackReceiver(tmp_path / "r.sqlite", push_keys={"exampleAk": "exampleSk"}) as rx:
+        headers = _signed(
+            rx.url, body, "exampleAk", "exampleSk", Connection="close", **{"Content-Length": str(len(body))}
+        )
+        assert "SignedHeaders=connection;content-length;content-type;host;x-sdk-date" in headers["Authorization"]
+        headers["Authorization"] = headers["Authorization"].replace(", ", ",")
+        url = urlsplit(rx.url)
+        head = f"POST {url.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(head.encode() + body)
+            answer = sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
+        assert rx.reports()["sms_msg_id"].tolist() == ["hw_1"]
+
+
+# -- poison values (issue 11, item 8) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("when", ["2300-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_times_no_frame_can_hold_are_refused_and_the_store_stays_readable(tmp_path: Path, when: str) -> None:
+    with CallbackReceiver(tmp_path / "r.sqlite") as rx:
+        poisoned = {"smsMsgId": "p_1", "status": "DELIVRD", "updateTime": when}
+        one = requests.post(rx.url, data=poisoned, timeout=10)
+        batch = {"statusReportList": [{"smsMsgId": "p_2", "status": "DELIVRD", "updateTime": when}]}
+        many = requests.post(rx.url, json=batch, timeout=10)
+        assert (one.status_code, many.status_code) == (400, 400)
+        assert "outside the times a report can carry" in one.text
+        good = StatusReport("ok_1", "DELIVRD").to_body()
+        assert requests.post(rx.url, data=good, headers={"Content-Type": FORM}, timeout=10).ok
+        assert rx.reports()["sms_msg_id"].tolist() == ["ok_1"]
+
+
+def test_a_store_an_old_version_poisoned_is_still_read(tmp_path: Path) -> None:
+    import sqlite3
+
+    import smskit
+    from smskit.errors import SmsKitWarning
+
+    store = tmp_path / "r.sqlite"
+    with CallbackReceiver(store) as rx:
+        requests.post(rx.url, data=BODY, headers={"Content-Type": FORM}, timeout=10).raise_for_status()
+    conn = sqlite3.connect(store)  # what an old receiver wrote for updateTime=2300-01-01T00:00:00Z
+    with conn:
+        conn.execute(
+            "INSERT INTO status_reports (sms_msg_id, status, update_time, total, sequence, received_at) "
+            "VALUES ('poison_1', 'DELIVRD', '2300-01-01T00:00:00Z', 1, 1, '2024-01-01T00:00:00Z')"
+        )
+    conn.close()
+    with pytest.warns(SmsKitWarning, match=r"skipped 1 status report.*row 2 \(poison_1\)"):
+        frame = smskit.read_status_reports(store)
+    assert frame["sms_msg_id"].tolist() == [BODY.split("smsMsgId=")[1].split("&")[0]]
+    with CallbackReceiver(store) as rx, pytest.warns(SmsKitWarning, match="poison_1"):
+        assert len(rx.reports()) == 1

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from smskit.errors import DataValidationError
 from smskit.reports.ingest import read_status_reports
 from smskit.summary import display_table, export_send_info, message_frame, read_results, summarize, write_report
 
@@ -83,10 +84,12 @@ def test_funnel_summary_counts_and_rates(campaign) -> None:
     assert overview["recipients sent to"] == "6"
     assert overview["accepted by the platform"] == "5"
     assert overview["delivered"] == "3"
-    assert overview["failed (final report)"] == "2"  # UNDELIV and the rejected row
+    assert overview["failed (final report)"] == "1"  # UNDELIV; the rejected row is counted as rejected
+    assert overview["rejected at submission"] == "1"
     assert overview["no final report yet"] == "1"  # m5
     assert overview["delivery rate"] == "50.0%"
-    assert list(report.tables["Funnel"]["count"]) == [6, 5, 3]
+    assert list(report.tables["Funnel"]["stage"]) == ["rows", "sent", "accepted", "delivered"]  # none left out
+    assert list(report.tables["Funnel"]["count"]) == [6, 6, 5, 3]
     by_template = report.tables["Delivery by template_id"].set_index("template_id")
     assert by_template.loc["tA", ["sent", "delivered"]].tolist() == [3, 2]
     assert by_template.loc["tB", ["sent", "delivered"]].tolist() == [3, 1]
@@ -218,7 +221,7 @@ def test_report_over_console_export_has_latency(data_dir: Path, tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr
     assert (out / "latency.png").read_bytes()[:8] == PNG
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    assert "## Time to delivery (seconds)" in markdown
+    assert r"## Time to delivery \(seconds\)" in markdown  # issue 11: Markdown escapes ( ) [ ] !
     assert "## Delivery by template_id" in markdown
 
 
@@ -322,3 +325,137 @@ def test_repr_html_is_an_escaped_fragment() -> None:
     assert "&lt;script&gt;" in page
     assert "<style" not in page  # a notebook output must not restyle the notebook
     assert "<h2>Overview</h2>" in page
+
+
+def test_export_column_names_are_declared_once(data_dir: Path) -> None:
+    """The console export's column names live in reports.ingest.EXPORT_COLUMNS; every reader uses them."""
+    import inspect
+
+    import smskit
+    from smskit.cli import build_parser
+    from smskit.reports.ingest import DEFAULT_EXPORT_MAPPING, EXPORT_COLUMN_OF, EXPORT_COLUMNS
+
+    header = pd.read_csv(data_dir / "status_export.csv", nrows=0).columns.tolist()
+    assert header == list(EXPORT_COLUMNS)
+    assert set(DEFAULT_EXPORT_MAPPING.items()) < set(EXPORT_COLUMNS.items())
+    defaults = {k: p.default for k, p in inspect.signature(export_send_info).parameters.items() if k != "path"}
+    assert defaults == {
+        "id_column": EXPORT_COLUMN_OF["sms_msg_id"],
+        "sent_at_column": EXPORT_COLUMN_OF["sent_at"],
+        "template_column": EXPORT_COLUMN_OF["template_id"],
+    }
+    args = build_parser().parse_args(["report", "x.log"])
+    assert (args.send_time_column, args.template_column) == (
+        EXPORT_COLUMN_OF["sent_at"],
+        EXPORT_COLUMN_OF["template_id"],
+    )
+    package = Path(smskit.__file__).parent
+    homes = [p.name for p in package.rglob("*.py") if '"Send Time (UTC)"' in p.read_text(encoding="utf-8")]
+    assert homes == ["ingest.py"]
+
+
+def test_the_reports_latency_table_and_the_latency_figure_show_the_same_median(campaign) -> None:
+    from smskit import plots
+    from smskit.display import display_table
+
+    results, reports = campaign
+    report = summarize(reports, results=results)
+    p50 = display_table(report.tables["Time to delivery (seconds)"]).loc[0, "p50"]
+    assert p50 == "20.0 s"
+    legend = plots.latency(report.frame).get_legend().get_texts()[0].get_text()
+    assert legend == f"all (median {p50}, n=3)"
+
+
+def test_the_funnel_starts_at_the_input_rows_and_unsent_rows_are_not_sent(campaign) -> None:
+    results, reports = campaign
+    extra = pd.DataFrame(
+        {
+            "to": ["+6591000007", "12", "+6591000009"],
+            "template_id": ["tA"] * 3,
+            "state": ["unsent", "invalid", "suppressed"],
+            "sms_msg_id": [None] * 3,
+            "status": [None] * 3,
+            "error": [None, "not a number", "opted out"],
+            "sent_at": [pd.NaT] * 3,
+            "variant": ["A", "B", "A"],
+        },
+        index=[16, 17, 18],
+    )
+    report = summarize(reports, results=pd.concat([results, extra]))
+    assert list(report.frame.index) == [10, 11, 12, 13, 14, 15, 16, 17, 18]
+    overview = dict(zip(report.tables["Overview"]["measure"], report.tables["Overview"]["value"], strict=True))
+    assert overview["input rows"] == "9"
+    assert overview["invalid (not sent)"] == "1"
+    assert overview["suppressed (not sent)"] == "1"
+    assert overview["unsent (not sent yet)"] == "1"
+    assert overview["recipients sent to"] == "6"  # never the unsent row
+    assert overview["delivery rate"] == "50.0%"
+    funnel = report.tables["Funnel"].set_index("stage")["count"]
+    assert funnel.to_dict() == {
+        "rows": 9,
+        "invalid": 1,
+        "suppressed": 1,
+        "unsent": 1,
+        "sent": 6,
+        "accepted": 5,
+        "delivered": 3,
+    }
+    assert report.tables["Final status"]["count"].sum() == 6
+
+
+def test_report_says_which_campaigns_it_covers_and_filters_one(tmp_path: Path) -> None:
+    rows = []
+    for campaign, n, status in (("spring", 6, "DELIVRD"), ("summer", 4, "UNDELIV")):
+        for i in range(n):
+            rows.append((f"{campaign}-{i}", status, f"{campaign}:{i % 2}"))
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": [r[0] for r in rows],
+                "status": [r[1] for r in rows],
+                "extend": [r[2] for r in rows],
+                "update_time": [T0.isoformat()] * len(rows),
+            }
+        )
+    )
+    both = summarize(reports)
+    assert both.campaigns == ("spring", "summer")
+    assert any("2 campaigns: spring (6 reports), summer (4 reports)" in note for note in both.notes)
+    one = summarize(reports, campaign="summer")
+    assert one.campaigns == ("summer",)
+    assert len(one.frame) == 4
+    assert one.headline.startswith("Delivered 0 of 4 reported messages (0.0%).")
+    paths = write_report(one, tmp_path)
+    assert "Campaign: summer" in paths["html"].read_text(encoding="utf-8")
+    with pytest.raises(DataValidationError, match="no campaign 'autumn'"):
+        summarize(reports, campaign="autumn")
+
+
+def test_long_messages_explain_why_reports_outnumber_messages() -> None:
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": ["m1", "m1", "m2", "m3", "m3"],
+                "status": ["DELIVRD", "DELIVRD", "DELIVRD", "ACCEPTD", "DELIVRD"],
+                "total": ["2", "2", "1", "1", "1"],
+                "sequence": ["1", "2", "1", "1", "1"],
+                "update_time": [T0.isoformat()] * 5,
+            }
+        )
+    )
+    overview = dict(zip(*summarize(reports).tables["Overview"][["measure", "value"]].T.to_numpy(), strict=True))
+    assert overview["status reports read"] == (
+        "5 for 3 messages (long messages report once per segment; "
+        "1 intermediate or repeated reports, e.g. ACCEPTD before DELIVRD)"
+    )
+
+
+def test_headline_at_the_top_of_the_html_with_the_experiments_verdict(campaign, tmp_path: Path) -> None:
+    results, reports = campaign
+    report = summarize(reports, results=results, control="A")
+    assert report.headline.startswith("Delivered 3 of 6 sent (50.0%). Biggest failure reason: ")
+    assert "A/B: no detectable difference between B and A (-33.3 pp, 95% interval " in report.headline
+    page = write_report(report, tmp_path)["html"].read_text(encoding="utf-8")
+    body = page.split("<body>", 1)[1]
+    assert body.index('class="headline"') < body.index("<h2>")
+    assert "Delivered 3 of 6 sent" in body.split("<h2>", 1)[0]

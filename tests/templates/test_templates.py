@@ -281,7 +281,7 @@ part_text = st.one_of(gsm_text, any_text, st.text(alphabet="a€[😀中", max_s
 @given(st.lists(part_text, min_size=1, max_size=5))
 def test_message_units_add_up_over_its_parts(parts: list[str]) -> None:
     """What the planner relies on: a message's encoding and segments from its parts' statistics."""
-    from smskit.templates.encoding import segments_of, text_stats
+    from smskit.templates.encoding import segments_from_stats, text_stats
 
     gsm, chars, ext, astral = text_stats(parts)
     whole = "".join(parts)
@@ -289,4 +289,92 @@ def test_message_units_add_up_over_its_parts(parts: list[str]) -> None:
     assert ("GSM-7" if all_gsm else "UCS-2") == encoding_of(whole)
     length = int(chars.sum() + (ext.sum() if all_gsm else astral.sum()))
     assert length == text_length(whole)
-    assert segments_of(np.array([length]), np.array([not all_gsm]))[0] == segments(whole)
+    summed = [np.array([x.sum()]) for x in (chars, ext, astral)]
+    assert segments_from_stats([whole], np.array([all_gsm]), *summed)[0] == segments(whole)
+
+
+def test_deeply_nested_template_json_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "t.json"
+    path.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(DataValidationError, match="nested too deeply"):
+        load_templates(path)
+
+
+# -- segments at boundaries (issue 11, item 6) --------------------------------------------------------
+
+
+def _reference_segments(text: str) -> int:
+    """A straightforward splitter: fill segments in order; a two-unit character never straddles two."""
+    gsm = all(c in GSM7_BASIC or c in GSM7_EXTENSION for c in text)
+    units = [2 if (c in GSM7_EXTENSION if gsm else ord(c) > 0xFFFF) else 1 for c in text]
+    single, per_segment = (160, 153) if gsm else (70, 67)
+    if sum(units) <= single:
+        return 1
+    segments_, fill = [[]], 0
+    for u in units:
+        if fill + u > per_segment:
+            segments_.append([])
+            fill = 0
+        segments_[-1].append(u)
+        fill += u
+    assert all(sum(s) <= per_segment for s in segments_)
+    return len(segments_)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a" * 152 + "€" + "a" * 152, 3),  # the issue's case: € cannot be split over segments 1 and 2
+        ("a" * 153 + "€" + "a" * 151, 2),
+        ("€" * 80 + "a", 2),
+        ("中" * 66 + "😀" + "中" * 66, 3),  # a surrogate pair cannot straddle either
+        ("中" * 65 + "😀" + "中" * 66, 2),
+        ("😀" * 35 + "a", 2),
+    ],
+)
+def test_two_unit_characters_are_never_split(text: str, expected: int) -> None:
+    assert _reference_segments(text) == expected
+    assert segments(text) == expected
+    assert segments_series(pd.Series([text, "x"])).tolist() == [expected, 1]
+
+
+boundary_text = st.builds(
+    lambda a, b, c: a + b + c,
+    st.text(alphabet="ab€[", min_size=140, max_size=170),
+    st.text(alphabet="a€^😀中", max_size=20),
+    st.text(alphabet="ab€中😀", max_size=200),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(st.one_of(boundary_text, gsm_text, any_text), min_size=1, max_size=8))
+def test_segments_match_a_reference_splitter(texts: list[str]) -> None:
+    expected = [_reference_segments(t) for t in texts]
+    assert [segments(t) for t in texts] == expected
+    assert segments_series(pd.Series(texts, dtype=object)).tolist() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.text(alphabet="ab€[", min_size=0, max_size=160), st.text(alphabet="a€😀中", max_size=20)),
+        min_size=1,
+        max_size=10,
+    )
+)
+def test_planner_and_emulator_count_segments_like_the_reference(rows: list[tuple[str, str]]) -> None:
+    from smskit.campaign.plan import plan_campaign
+    from smskit.emulator import logic
+
+    template = Template("seg", "${TXT_20}" + "x" * 140 + "${TXT_20}€", "international", "marketing")
+    catalog = TemplateCatalog([template])
+    values = [(a[:20] or ".", b or ".") for a, b in rows]
+    frame = pd.DataFrame(values, columns=["a", "b"]).assign(
+        phone=[f"+49151{10_000_000 + i:08d}" for i in range(len(values))]
+    )
+    rec = plan_campaign(frame, template_id="seg", params=["a", "b"], templates=catalog).recipients
+    expected = [_reference_segments(render(template, list(v))) for v in values]
+    assert rec["segments"].tolist() == expected
+    item = logic.Item(("+8615512345678",), "seg", values[0])
+    decision = logic.decide(logic.SendRequest("batchSendDiffSms", "isms1", (item,)), templates=catalog)[0]
+    assert decision.segments == expected[0]

@@ -3,6 +3,7 @@ clicked with ``button.click()``), sending to the emulator over loopback and repo
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_send_summary_and_confirmation(catalog, small):
 
     plan = plan_campaign(small, template_id=VERIFY, params=["code"], templates=catalog, skip_invalid=True)
     s = widgets.send_summary(plan)
-    assert s == {"recipients": 3, "left_out": 1, "requests": 1, "segments": 3, "cost": None}
+    assert s == {"recipients": 3, "already_sent": 0, "left_out": 1, "requests": 1, "segments": 3, "cost": None}
     assert widgets.send_summary(plan, price_per_segment=0.05)["cost"] == pytest.approx(0.15)
     plain = widgets.confirmation_html(s, template_id="<x>")
     assert "About to send 3 messages" in plain
@@ -148,15 +149,24 @@ def test_frame_html_escapes_and_truncates():
 
 
 def test_delivery_counts_for_a_funnel_and_for_reports():
-    funnel = pd.DataFrame(
+    from smskit.reports.funnel import delivery_funnel
+    from smskit.reports.ingest import read_status_reports
+
+    t0 = pd.Timestamp("2025-01-01", tz="UTC")
+    results = pd.DataFrame(
         {
+            "to": ["+6591000001", "+6591000002", "+6591000003", "+6591000004", "+6591000005", "+6591000006"],
             "state": pd.Categorical(["accepted", "accepted", "accepted", "rejected", "invalid", "unknown"]),
-            "delivered": [True, False, False, False, False, False],
-            "reported_at": pd.to_datetime(["2025-01-01", "2025-01-01", None, None, None, None], utc=True),
+            "sms_msg_id": ["m1", "m2", "m3", None, None, None],
+            "status": ["000000", "000000", "000000", "E200028", None, None],
+            "sent_at": t0,
         }
     )
-    counts = widgets.delivery_counts(funnel)
-    assert counts.to_dict() == {
+    reports = read_status_reports(
+        pd.DataFrame({"sms_msg_id": ["m1", "m2"], "status": ["DELIVRD", "UNDELIV"], "update_time": ["2025-01-01"] * 2})
+    )
+    counts = widgets.delivery_counts(delivery_funnel(results, reports))
+    assert counts[["sent", "accepted", "delivered", "failed", "awaiting report", "rejected", "unknown"]].to_dict() == {
         "sent": 5,
         "accepted": 3,
         "delivered": 1,
@@ -165,12 +175,15 @@ def test_delivery_counts_for_a_funnel_and_for_reports():
         "rejected": 1,
         "unknown": 1,
     }
-    reports = pd.DataFrame({"sms_msg_id": ["a", "a", "b", "c"], "delivered": [False, True, False, True]})
+    reports = read_status_reports(
+        pd.DataFrame({"sms_msg_id": ["a", "a", "b", "c"], "status": ["ACCEPTD", "DELIVRD", "UNDELIV", "ACCEPTD"]})
+    )
     assert widgets.delivery_counts(reports).to_dict() == {
         "reports": 4,
         "messages": 3,
-        "delivered": 2,
-        "not delivered": 1,
+        "delivered": 1,
+        "failed": 1,
+        "awaiting report": 1,
     }
 
 
@@ -201,7 +214,8 @@ def test_composer_starts_with_guessed_mapping_and_a_preview(recipients, emulator
 
 def test_composer_preview_follows_template_row_and_mapping(recipients, emulator, catalog):
     c = _composer(recipients, emulator, catalog)
-    assert c.template.value == VERIFY
+    assert catalog[c.template.value].kind != "verification"  # a list does not start on a verification code
+    c.template.value = VERIFY
     assert c.param_columns == ["code"]
     assert "code is 742307." in c.preview.value
     assert "GSM-7" in c.preview.value
@@ -323,15 +337,17 @@ def test_composer_rejects_empty_input(emulator, catalog):
 
 
 def test_dashboard_over_a_reports_frame():
-    reports = pd.DataFrame(
-        {
-            "sms_msg_id": ["m1", "m2", "m3"],
-            "status": ["DELIVRD", "DELIVRD", "E200027"],
-            "delivered": [True, True, False],
-            "to": ["+6581441067", "+6581441068", "+491705878800"],
-            "category": ["delivered", "delivered", "carrier_rejected"],
-            "update_time": pd.to_datetime(["2025-01-01 10:00", "2025-01-01 10:01", "2025-01-01 10:02"], utc=True),
-        }
+    from smskit.reports.ingest import read_status_reports
+
+    reports = read_status_reports(
+        pd.DataFrame(
+            {
+                "sms_msg_id": ["m1", "m2", "m3"],
+                "status": ["DELIVRD", "DELIVRD", "E200027"],
+                "to": ["+6581441067", "+6581441068", "+491705878800"],
+                "update_time": ["2025-01-01T10:00:00Z", "2025-01-01T10:01:00Z", "2025-01-01T10:02:00Z"],
+            }
+        )
     )
     d = Dashboard(reports)
     assert d.refreshes == 1
@@ -339,7 +355,8 @@ def test_dashboard_over_a_reports_frame():
         "reports": 3,
         "messages": 3,
         "delivered": 2,
-        "not delivered": 1,
+        "failed": 1,
+        "awaiting report": 0,
     }
     assert '<div class="smskit-count" style="font-size:20px;font-weight:600">2</div>' in d.counts.value
     assert all(bytes(img.value).startswith(PNG) for img in d.figures)
@@ -384,6 +401,9 @@ def test_dashboard_follows_a_campaign_live(recipients, emulator, catalog, tmp_pa
         assert counts["delivered"] + counts["failed"] == sent
         n_sent = int(c.results["state"].isin(["accepted", "rejected", "unknown"]).sum())
         assert f"Campaign: {n_sent:,} recipients sent" in d.caption.value
+        assert "95% interval" in d.rates.value  # the rate table, formatted
+        assert re.search(r"<td>\d+\.\d% – \d+\.\d%</td>", d.rates.value)
+        assert not re.search(r"\d\.\d{5,}", d.rates.value)
         assert all(bytes(img.value).startswith(PNG) for img in d.figures)
         d.stop_button.click()
         assert not d.running
@@ -419,3 +439,59 @@ def test_time_bin_covers_the_span_in_about_30_bins(seconds, expected):
     start = pd.Timestamp("2025-01-01", tz="UTC")
     times = pd.Series([start, start + pd.Timedelta(seconds=seconds), pd.NaT])
     assert widgets.time_bin(times) == expected
+
+
+# ---------------------------------------------------------------------------------------------- issue 12
+
+
+ACCOUNT = "1084df3291afc97c2ee0c0af7c157be7"  # notification: Account ${NUM_6}: your statement for ${TXT_20} …
+
+
+def test_default_template_is_never_a_verification_code_for_a_list(catalog):
+    columns = ["phone", "name", "code", "city", "tier"]
+    # the first notification (parcel) needs a date and a time this list lacks: the first one that maps wins
+    assert widgets.default_template(catalog, columns, exclude=["phone"]) == ACCOUNT
+    assert widgets.default_template(catalog, ["phone"], exclude=["phone"]) == PARCEL  # none maps: the first
+    only_codes = {VERIFY: catalog[VERIFY]}
+    assert widgets.default_template(only_codes, columns) is None
+
+
+def test_composer_starts_on_a_list_template_or_none(recipients, emulator, catalog):
+    c = _composer(recipients, emulator, catalog)
+    assert c.template.value == ACCOUNT
+    assert "Account 742307: your statement for Paul Fischer" in c.preview.value
+    none = Composer(recipients, client=emulator.client(), templates={VERIFY: catalog[VERIFY]})
+    assert none.template.value is None
+    assert "Pick a template" in none.template_text.value
+    none.dry_run_button.click()
+    assert none.plan is None
+    assert "Pick a template first" in none.plan_summary.value
+    none.template.value = VERIFY
+    assert "code is 742307." in none.preview.value
+
+
+@pytest.mark.parametrize("with_ledger", [False, True])
+def test_after_sending_the_review_reflects_the_ledger(recipients, emulator, catalog, tmp_path, with_ledger):
+    """After Confirm and send, a new dry run and review say '0 left to send, N already sent', never
+    'About to send N … nothing has been sent yet', and confirming sends nothing more."""
+    options = {"ledger": tmp_path / "ledger.sqlite"} if with_ledger else {}
+    c = _composer(recipients, emulator, catalog, **options)
+    c.template.value = TURKISH
+    c.dry_run_button.click()
+    first = c.review()
+    assert first is not None
+    assert first["already_sent"] == 0
+    c.confirm_button.click()
+    n = len(emulator.sent())
+    assert n == first["recipients"] > 0
+    c.dry_run_button.click()
+    again = c.review()
+    assert again == {**first, "recipients": 0, "already_sent": n, "requests": 0, "segments": 0}
+    text = c.confirmation.value
+    assert f"0 left to send, {n:,} already sent" in text
+    assert "About to send" not in text
+    assert "Nothing has been sent yet" not in text
+    assert c.confirm_button.disabled
+    c.send()
+    assert len(emulator.sent()) == n
+    assert "Nothing left to send" in c.status.value
