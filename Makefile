@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) bench/emulator.py
 	$(PY) bench/pacing.py
 	$(PY) bench/campaign.py
+	$(PY) bench/ledger.py
 	$(PY) bench/reports.py
 	$(PY) bench/analytics.py
 	$(PY) bench/experiments.py

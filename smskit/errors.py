@@ -6,7 +6,8 @@
     ├── ConfigError                  missing/invalid settings (no request was made)
     │   └── BudgetError              the campaign is over the contact policy's budget (nothing sent)
     ├── DataValidationError          bad input rows; .rows is a DataFrame of them with a `problem` column
-    ├── LedgerError                  a ledger that does not match this campaign, or is unusable
+    ├── LedgerError                  a ledger that cannot be used (corrupted, newer schema, busy)
+    │   └── ConcurrentRunError       another run of the same campaign holds its lease
     ├── ApiError                     the platform answered with an error code
     │   ├── AuthenticationError      E000001–E000112 signing / key / clock problems
     │   ├── PermissionDeniedError    E000106, E000620 (IP whitelist), E000628
@@ -14,7 +15,7 @@
     │   ├── TemplateError            E200028–E200033 template / variable checks
     │   └── RequestError             E000000, E000027, E000040, E000503 and other malformed requests
     ├── TransportError               no usable HTTP answer; .may_have_reached says if it could have been sent
-    │   └── ServerError              HTTP 5xx/429 that carried no error code
+    │   └── ServerError              HTTP 429/5xx that carried no documented error code
     ├── ReportError                  a status-report body that cannot be parsed
     └── WarehouseError               a warehouse that cannot be opened, read or written (version, engine, path)
 
@@ -34,6 +35,7 @@ __all__ = [
     "ApiError",
     "AuthenticationError",
     "BudgetError",
+    "ConcurrentRunError",
     "ConfigError",
     "DataValidationError",
     "LedgerError",
@@ -85,7 +87,11 @@ class DataValidationError(SmsKitError):
 
 
 class LedgerError(SmsKitError):
-    """The ledger cannot be used for this campaign."""
+    """The ledger cannot be used for this campaign; nothing was sent."""
+
+
+class ConcurrentRunError(LedgerError):
+    """Another run of the same campaign holds the ledger's lease; this run sent nothing."""
 
 
 class ApiError(SmsKitError):
@@ -137,13 +143,24 @@ class TransportError(SmsKitError):
 
 
 class ServerError(TransportError):
-    """HTTP 5xx or 429 with no error code in the body: the request was refused before processing."""
+    """HTTP 429 or 5xx with no documented error code in the body.
 
-    def __init__(self, http_status: int, body: str = "", *, advice: str = "") -> None:
+    429 and 503 mean the request was refused before processing (``may_have_reached=False``); any
+    other 5xx may come from a gateway after the platform processed it (``may_have_reached=True``).
+    See :mod:`smskit.client.retry`.
+    """
+
+    def __init__(self, http_status: int, body: str = "", *, may_have_reached: bool = False, advice: str = "") -> None:
+        default = (
+            "the outcome is unknown: a gateway may have answered after the platform processed the request; "
+            "do not re-send blindly, status reports (extend + to) settle it"
+            if may_have_reached
+            else "nothing was sent; retry later with backoff"
+        )
         super().__init__(
             f"HTTP {http_status} from the SMS platform: {body[:200]!r}",
-            may_have_reached=False,
-            advice=advice or "nothing was sent; retry later with backoff",
+            may_have_reached=may_have_reached,
+            advice=advice or default,
         )
         self.http_status = http_status
 

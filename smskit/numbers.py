@@ -8,11 +8,12 @@ strings. Anything else (national numbers, numbers a national prefix could be str
 non-geographic codes) and every number the fast path rejects goes through ``phonenumbers`` itself,
 so the verdicts and problem messages are phonenumbers'.
 
-Spreadsheet artefacts are refused, never guessed at: a phone that Excel stored as a number reads back
-as ``4915112345678.0`` (a float, or that text), and has lost its ``+`` or its leading ``0`` — whether
-it was ``+4915112345678`` or a national ``04915112345678`` cannot be told, and an SMS to the wrong
-person is worse than none. Scientific notation (``4.91511e+12``) has lost digits as well. Both get a
-``problem`` that says to format the phone column as text.
+Spreadsheet artefacts are refused, never guessed at (not even with ``default_region``): a phone that a
+spreadsheet stored as a number (a ``float``, text like ``4915112345678.0``, or a value
+:func:`smskit.read_recipients` recorded as a numeric XLSX cell) has lost its ``+`` or its leading
+``0`` — whether it was ``+4915112345678`` or a national ``04915112345678`` cannot be told, and an SMS
+to the wrong person is worse than none. Scientific notation (``4.91511e+12``) has lost digits as
+well. Each gets a ``problem`` that says to format the phone column as text.
 
 ``time_zone_sets`` gives each number's time zones as ``phonenumbers.timezone.time_zones_for_number``
 does, without parsing each number: 192 of the 215 country codes map to one zone set whatever the
@@ -25,7 +26,7 @@ from __future__ import annotations
 import itertools
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -39,10 +40,12 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE, Validation
 from phonenumbers.tzdata import TIMEZONE_DATA, TIMEZONE_LONGEST_PREFIX
 
 __all__ = [
+    "NUMERIC_CELL",
     "REGIONS",
     "UNKNOWN_TIME_ZONE",
     "check_region",
     "country_of",
+    "normalize_codes",
     "normalize_numbers",
     "normalize_one",
     "time_zone_sets",
@@ -337,6 +340,8 @@ def _regions(values: np.ndarray) -> np.ndarray:
 
 
 _EXCEL = "stored as a number by Excel ('.0'; its '+' or leading 0 is lost): format the phone column as text"
+#: The problem of a phone cell a spreadsheet stored as a number.
+NUMERIC_CELL = "stored as a number: its + or leading 0 is lost; format the phone column as text and retype it"
 _MISSING = "missing phone number"
 _SCIENCE = "stored in scientific notation (digits are lost): format the phone column as text"
 
@@ -368,11 +373,13 @@ def _clean(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def normalize_codes(
-    series: pd.Series, *, default_region: str | None = None
+    series: pd.Series, *, default_region: str | None = None, numeric: Collection[str] = ()
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(codes, e164, region, problem)``: each distinct value normalized once; ``e164[codes]`` per row.
 
     The value arrays have one slot per distinct value plus a last one for NA ("missing phone number").
+    ``numeric`` holds values known to come from cells a spreadsheet stored as numbers: refused with
+    :data:`NUMERIC_CELL`.
     """
     region_arg = default_region.upper() if default_region else None
     codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
@@ -383,6 +390,10 @@ def normalize_codes(
     region = np.full(m + 1, "", dtype=object)
     problem = np.append(problem, _MISSING)
 
+    if numeric:
+        stored = np.fromiter((str(u).strip() in numeric for u in uniques.tolist()), dtype=bool, count=m)
+        problem[:-1][stored] = NUMERIC_CELL
+        shaped &= ~stored
     todo = problem[:-1] == ""
     if shaped.any():
         where = np.flatnonzero(shaped)

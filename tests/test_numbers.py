@@ -225,13 +225,14 @@ def test_analytics_emulator_and_normalizer_name_the_same_country() -> None:
     plus = [t for t in sample if t.startswith("+")]
     normalized = normalize_numbers(pd.Series(plus))
     assert [r or None for r in normalized["region"]] == country_of(plus).tolist()
+    # the client sends only '+' numbers (issue 10: the guide's global format), so the emulator sees those
     with Emulator(seed=0) as emu, emu.client() as client:
         got = []
-        for start in range(0, len(sample), 500):
-            chunk = sample[start : start + 500]
+        for start in range(0, len(plus), 500):
+            chunk = plus[start : start + 500]
             result = client.send(chunk, "any-template", ["1"])
             got += [r["countryId"] or None for r in result.results]
-    assert got == expected
+    assert got == country_of(plus).tolist()
 
 
 def _valid_numbers_of_every_region_and_type() -> list[str]:

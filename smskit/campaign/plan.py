@@ -1,7 +1,9 @@
 """Pure, vectorized campaign planning: recipients frame → what will be sent, in which API calls.
 
 :func:`plan_campaign` normalizes numbers, validates params against the template catalog, suppresses
-opt-outs and exact duplicates, and groups the ready rows into the fewest calls:
+opt-outs, duplicates (one message per number by default) and repeats (numbers the ledger shows were
+accepted for the same template within the repeat window), and groups the ready rows into the fewest
+calls:
 
 * all ready rows of a template (and signature) share one params tuple → ``batchSendSms`` calls of
   ≤ 500 numbers;
@@ -26,16 +28,21 @@ import html
 import itertools
 import operator
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smskit.campaign.states import PLAN_DTYPE, PLAN_STATES
+from smskit.campaign.ledger import Ledger
+from smskit.campaign.recipients import NUMERIC_CELLS, SOURCE
+from smskit.campaign.states import LEFT_OUT_STATES, PLAN_DTYPE, PLAN_STATES
 from smskit.errors import DataValidationError
 from smskit.frames import FUNNEL_ADDED, RESULTS
 from smskit.numbers import check_region, normalize_codes
@@ -47,17 +54,25 @@ from smskit.templates.render import fixed_text, render_columns
 from smskit.templates.validation import DistinctValues, param_problems
 
 __all__ = [
+    "DEDUPE",
     "MAX_ITEMS_PER_CALL",
     "MAX_NUMBERS_PER_CALL",
     "MAX_NUMBERS_PER_ITEM",
+    "REPEAT_WINDOW",
     "CampaignPlan",
     "PlanSummary",
+    "campaign_name",
+    "find_repeats",
     "plan_campaign",
 ]
 
 MAX_NUMBERS_PER_ITEM = MAX_NUMBERS_PER_CALL = MAX_NUMBERS
 MAX_ITEMS_PER_CALL = MAX_ITEMS
 APIS = ("batchSendSms", "batchSendDiffSms")
+#: ``dedupe=`` choices: "number" (one message per number per campaign) or None (exact duplicates only).
+DEDUPE = {"number": "one message per number (the first row wins)", None: "exact duplicates only"}
+#: Default repeat window: a number accepted for a template this recently is not sent that template again.
+REPEAT_WINDOW = pd.Timedelta(hours=24)
 _ENC_DTYPE = pd.CategoricalDtype(["GSM-7", "UCS-2"])
 _API_DTYPE = pd.CategoricalDtype(list(APIS))
 _SEP = "\x1f"
@@ -111,13 +126,24 @@ class CampaignPlan:
     then to, region, template_id, params, signature, text, encoding, segments, state, problem,
     request_no, item_no. ``items`` has one row
     per API item (to, rows = input index labels, template_id, params, signature), ordered by
-    request; ``requests`` one row per API call.
+    request; ``requests`` one row per API call. ``repeats`` (input index) holds the rows suppressed
+    because the ledger shows their number accepted for the same template within the repeat window:
+    campaign_id, sent_at. ``source`` is the recipients file's name (from ``read_recipients``), and
+    with the template it names the campaign when ``send_campaign`` is given no ``campaign_id``.
     """
 
     recipients: pd.DataFrame
     sender: str | None = None
     signature: str | None = None
     skip_invalid: bool = False
+    dedupe: str | None = "number"
+    allow_repeat: bool = False
+    repeat_window: pd.Timedelta = REPEAT_WINDOW
+    source: str | None = None
+    template_id: str | None = None
+    template_column: str | None = None
+    repeats: pd.DataFrame = field(default_factory=lambda: _repeats_frame([], [], []))
+    n_duplicates: int = 0
     id_column: str | None = None  # the recipients' own id column, first in recipients/problems/results
     _order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # ready rows, send order
     _item_bounds: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
@@ -125,6 +151,11 @@ class CampaignPlan:
     _item_api: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int8))  # codes into APIS
 
     # ------------------------------------------------------------------ derived views
+
+    @property
+    def default_campaign_id(self) -> str | None:
+        """The campaign id ``send_campaign`` uses when given none (see :func:`campaign_name`)."""
+        return campaign_name(self.source, self.template_id or self.template_column)
 
     @property
     def sendable(self) -> bool:
@@ -222,6 +253,9 @@ class CampaignPlan:
                 "batchSendDiffSms": int(api[1]),
                 "segments_by": {" ".join(map(str, key)): int(v) for key, v in by.items()},  # type: ignore[call-overload]
                 "sendable": self.sendable,
+                "dedupe": self.dedupe,
+                "duplicates": self.n_duplicates,
+                "repeats": len(self.repeats),
             }
         )
 
@@ -274,9 +308,12 @@ class CampaignPlan:
     def _repr_html_(self) -> str:
         s = self.summary
         esc = html.escape
-        head = "".join(
-            f"<tr><th>{esc(k)}</th><td>{esc(str(s[k]))}</td></tr>"
-            for k in ("rows", "ready", "invalid", "suppressed", "segments", "requests", "sendable")
+        shown = ["rows", "ready", *(k for k in LEFT_OUT_STATES if s[k]), "segments", "requests", "sendable"]
+        head = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(s[k]))}</td></tr>" for k in shown)
+        head += (
+            f"<tr><th>dedupe</th><td>{esc(DEDUPE[self.dedupe])}: {s['duplicates']} duplicate(s) suppressed</td></tr>"
+            f"<tr><th>repeats</th><td>{s['repeats']} number(s) already sent this template recently"
+            f"{' (allowed)' if self.allow_repeat else ''}</td></tr>"
         )
         by = "".join(f"<tr><th>{esc(k)}</th><td>{v}</td></tr>" for k, v in s["segments_by"].items())
         problems = self.problems.head(10).to_html(escape=True) if len(self.problems) else ""
@@ -309,6 +346,12 @@ def plan_campaign(
     skip_invalid: bool = False,
     held_out: Sequence[bool] | np.ndarray | None = None,
     id: str | None = None,
+    dedupe: str | None = "number",
+    allow_repeat: bool = False,
+    ledger: Ledger | str | os.PathLike[str] | None = None,
+    now: datetime | pd.Timestamp | str | None = None,
+    repeat_window: pd.Timedelta | str = REPEAT_WINDOW,
+    campaign_id: str | None = None,
 ) -> CampaignPlan:
     """Plan a campaign over ``recipients`` (never mutated; its index is kept and must be unique).
 
@@ -327,7 +370,9 @@ def plan_campaign(
     signature
         Signature for Chinese mainland templates (wins over the template's own).
     default_region
-        ISO region for numbers written without ``+country code``.
+        ISO region for numbers written without ``+country code``. Never applied to phone cells a
+        spreadsheet stored as numbers (recorded by ``read_recipients``): those are invalid, since
+        their ``+`` or leading ``0`` is lost.
     opt_out
         Numbers never to send to: a set/list/Series, a frame or CSV path with a ``phone`` column.
     skip_invalid
@@ -337,7 +382,24 @@ def plan_campaign(
     id
         The recipients' own id column (e.g. ``"customer_id"``): carried first into ``recipients``,
         ``problems``, the results and the funnel, so every row can be found by the user's id.
+    dedupe
+        ``"number"`` (default): one message per number per campaign; the first row wins and the rest
+        are ``suppressed`` with "duplicate of row <id>" (the ``id`` column's value, else the index
+        label). ``None``: only rows identical in number, template and params are duplicates (the
+        first release's rule).
+    allow_repeat, ledger, now, repeat_window
+        With a ``ledger`` (a :class:`~smskit.campaign.ledger.Ledger` or its path: the team's contact
+        history), a number the ledger shows was accepted for the same template within
+        ``repeat_window`` (default 24 h) before ``now`` (default: the current time, UTC) is
+        ``suppressed`` with a reason naming the earlier campaign and time, unless
+        ``allow_repeat=True``. ``send_campaign`` checks again when it sends.
+    campaign_id
+        The campaign this plan will be sent as (default: :func:`campaign_name` of the recipients' file
+        and the template). Its own earlier sends are not previewed as repeats: a re-run resumes them.
     """
+    if dedupe not in DEDUPE:
+        raise DataValidationError(f"dedupe must be 'number' or None, not {dedupe!r}", advice='use dedupe="number"')
+    window = pd.Timedelta(repeat_window)
     _check_arguments(recipients, template_id, template_column, params, to, id)
     if default_region is not None:
         default_region = check_region(default_region)
@@ -347,7 +409,11 @@ def plan_campaign(
     n = len(recipients)
 
     # every column as codes into its distinct values; combinations of (template, params) likewise
-    phone, e164_u, region_u, phone_problem_u = normalize_codes(recipients[to], default_region=default_region)
+    cells = recipients.attrs.get(NUMERIC_CELLS)
+    numeric = cells.get(to, frozenset()) if isinstance(cells, Mapping) else frozenset()
+    phone, e164_u, region_u, phone_problem_u = normalize_codes(
+        recipients[to], default_region=default_region, numeric=numeric
+    )
     if template_column is None:
         tcodes, tvalues = np.zeros(n, dtype=np.intp), np.array([str(template_id)], dtype=object)
     else:
@@ -381,15 +447,35 @@ def plan_campaign(
 
     ready = np.flatnonzero(state == _READY)
     number = pd.factorize(e164_u)[0][phone[ready]].astype(np.int64)  # equal E.164 from different spellings
-    dup_key = pd.factorize(number * (len(first) + 1) + combo[ready])[0]
+    key = number if dedupe == "number" else number * (len(first) + 1) + combo[ready]
+    dup_key = pd.factorize(key)[0]
     first_of_key = _first_positions(dup_key)
     dup = first_of_key[dup_key] != np.arange(len(ready))
     if dup.any():
-        labels = index.to_numpy()[ready[first_of_key[dup_key[dup]]]].tolist()
+        names = recipients[id].to_numpy(dtype=object) if id is not None else index.to_numpy()
+        labels = names[ready[first_of_key[dup_key[dup]]]].tolist()
         state[ready[dup]] = _SUPPRESSED
         problem[ready[dup]] = [f"duplicate of row {label!r}" for label in labels]
         ready = ready[~dup]
-    del dup_key, first_of_key, number
+    n_duplicates = int(dup.sum())
+    del key, dup_key, first_of_key, number
+
+    repeats = _repeats_frame([], [], [])
+    if ledger is not None and not allow_repeat and len(ready):
+        found = find_repeats(
+            pd.Series(e164_u[phone[ready]], index=ready),
+            pd.Series(tvalues[tcodes[ready]], index=ready),
+            ledger,
+            now=now,
+            window=window,
+        )
+        own = campaign_id or campaign_name(recipients.attrs.get(SOURCE), template_id or template_column)
+        found = found[found["campaign_id"] != own]  # this campaign's own sends: a re-run resumes them
+        hit = found.index.to_numpy(dtype=np.int64)
+        state[hit] = _SUPPRESSED
+        problem[hit] = found["problem"].to_numpy(dtype=object)
+        ready = np.setdiff1d(ready, hit, assume_unique=True)
+        repeats = _repeats_frame(index[hit], found["campaign_id"], found["sent_at"])
 
     order, bounds, item_request, item_api = _group_calls(ready, combo, u["group"])
     request_no = np.full(n, -1, dtype=np.int64)
@@ -419,17 +505,90 @@ def plan_campaign(
     )
     if id is not None:
         rows.insert(0, id, recipients[id])
+    source = recipients.attrs.get(SOURCE)
     return CampaignPlan(
         recipients=rows,
         sender=sender,
         signature=signature,
         skip_invalid=skip_invalid,
+        dedupe=dedupe,
+        allow_repeat=allow_repeat,
+        repeat_window=window,
+        source=source if isinstance(source, str) else None,
+        template_id=None if template_id is None else str(template_id),
+        template_column=template_column,
+        repeats=repeats,
+        n_duplicates=n_duplicates,
         id_column=id,
         _order=order,
         _item_bounds=bounds,
         _item_request=item_request,
         _item_api=item_api,
     )
+
+
+def campaign_name(source: str | None, template: str | None) -> str | None:
+    """The default campaign id: ``<file stem>.<template id or template column>`` (``spring.csv`` with
+    template ``8ff55eac…`` → ``spring.8ff55eac…``), characters outside ``A-Za-z0-9_.-`` as ``_``, at most 64
+    characters; None without a file."""
+    if not source:
+        return None
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{Path(source).stem}.{template or 'template'}")[:64]
+
+
+def find_repeats(
+    to: pd.Series,
+    template_id: pd.Series,
+    ledger: Ledger | str | os.PathLike[str],
+    *,
+    now: datetime | pd.Timestamp | str | None = None,
+    window: pd.Timedelta | str = REPEAT_WINDOW,
+) -> pd.DataFrame:
+    """The rows whose number ``ledger`` shows accepted for the same template within ``window`` before ``now``.
+
+    ``to`` (E.164) and ``template_id`` are aligned Series; the result is on their index (only the rows
+    found): campaign_id, sent_at (UTC), problem (the reason a plan gives). A path that does not exist
+    yet is an empty history (nothing is created).
+    """
+    clock = pd.Timestamp(now if now is not None else datetime.now(UTC))
+    clock = clock.tz_localize("UTC") if clock.tzinfo is None else clock.tz_convert("UTC")
+    span = pd.Timedelta(window)
+    empty = pd.DataFrame({"campaign_id": pd.Series(dtype="str"), "sent_at": pd.Series(dtype="datetime64[ns, UTC]")})
+    if isinstance(ledger, Ledger):
+        found = ledger.contacts(to.tolist(), template_id.tolist(), since=(clock - span).to_pydatetime())
+    elif Path(ledger).is_file():
+        with Ledger(ledger, read_only=True) as book:
+            found = book.contacts(to.tolist(), template_id.tolist(), since=(clock - span).to_pydatetime())
+    else:
+        found = empty.assign(to=pd.Series(dtype="str"), template_id=pd.Series(dtype="str"))
+    rows = pd.DataFrame({"to": to.to_numpy(dtype=object), "template_id": template_id.to_numpy(dtype=object)})
+    rows["_label"] = np.arange(len(rows))
+    hits = rows.merge(found, on=["to", "template_id"], how="inner").sort_values("_label")
+    hours = span.total_seconds() / 3600
+    problem = [
+        f"repeat: this number was accepted for this template in campaign {cid!r} at "
+        f"{at:%Y-%m-%d %H:%M} UTC, within the {hours:g} h repeat window (allow_repeat=True sends anyway)"
+        for cid, at in zip(hits["campaign_id"], hits["sent_at"], strict=True)
+    ]
+    out = pd.DataFrame(
+        {
+            "campaign_id": hits["campaign_id"].to_numpy(dtype=object),
+            "sent_at": hits["sent_at"].to_numpy(),
+            "problem": problem,
+        },
+        index=to.index[hits["_label"].to_numpy(dtype=np.int64)],
+    )
+    out["sent_at"] = pd.to_datetime(out["sent_at"], utc=True)
+    return out
+
+
+def _repeats_frame(index: Any, campaign_id: Any, sent_at: Any) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "campaign_id": pd.Series(list(campaign_id), dtype="str"),
+            "sent_at": pd.to_datetime(pd.Series(list(sent_at), dtype=object), utc=True),
+        }
+    ).set_axis(pd.Index(list(index)))
 
 
 def _check_arguments(

@@ -3,7 +3,10 @@
 Nothing is inferred: ``002569`` stays ``002569`` and a phone column never becomes a float. Empty
 cells are ``""`` (never NA), so ``df[col] == ""`` finds them and every value is a ``str``. Cells an
 Excel sheet stores as numbers come back as their digits (``4915112345678``, an integral float without
-``.0``); leading zeros that Excel itself dropped cannot be recovered — format such columns as text.
+``.0``), and the frame remembers them: ``frame.attrs[NUMERIC_CELLS]`` maps each column to the values
+that came from numeric cells, so :func:`smskit.plan_campaign` refuses such phone numbers (their ``+``
+or leading ``0`` is lost) instead of guessing. ``frame.attrs[SOURCE]`` is the file's name, from which
+``send_campaign`` names a campaign when no ``campaign_id`` is given.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,16 +22,47 @@ import pandas as pd
 
 from smskit.errors import DataValidationError
 
-__all__ = ["read_recipients"]
+__all__ = ["NUMERIC_CELLS", "SOURCE", "NumericCells", "read_recipients"]
+
+#: ``frame.attrs`` key of the :class:`NumericCells` of a frame read from a spreadsheet.
+NUMERIC_CELLS = "smskit.numeric_cells"
+#: ``frame.attrs`` key of the recipients file's name.
+SOURCE = "smskit.source"
 
 _CSV = {".csv": ",", ".tsv": "\t", ".txt": None}
 _EXCEL = {".xlsx", ".xlsm"}
 
 
+class NumericCells(Mapping[str, frozenset[str]]):
+    """Per column, the values that came from cells the spreadsheet stored as numbers (immutable).
+
+    Kept in ``frame.attrs``; pandas copies attrs into every derived frame, so this object is shared
+    rather than copied.
+    """
+
+    def __init__(self, cells: Mapping[str, frozenset[str]]) -> None:
+        self._cells = {str(k): frozenset(v) for k, v in cells.items() if v}
+
+    def __getitem__(self, column: str) -> frozenset[str]:
+        return self._cells[column]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cells)
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> NumericCells:
+        return self
+
+    def __repr__(self) -> str:
+        return f"NumericCells({ {k: len(v) for k, v in self._cells.items()} })"
+
+
 def read_recipients(
     path_or_buffer: str | os.PathLike[str] | IO[bytes] | IO[str], *, sheet: str | int | None = None
 ) -> pd.DataFrame:
-    """Read a recipient file; every column ``str``, empty cells ``""``.
+    """Read a recipient file; every column ``str``, empty cells ``""`` (numeric XLSX cells recorded).
 
     ``path_or_buffer`` is a ``.csv``/``.tsv``/``.txt`` (delimiter sniffed) or ``.xlsx``/``.xlsm``
     path, or an open file (XLSX recognised by its ZIP signature). ``sheet`` picks the Excel sheet
@@ -54,7 +89,7 @@ def read_recipients(
         excel = head[:2] in (b"PK", "PK")
         sep = None
     try:
-        frame = _read_excel(source, sheet) if excel else _read_text(source, sep)
+        frame, numeric = _read_excel(source, sheet) if excel else (_read_text(source, sep), {})
     except DataValidationError:
         raise
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, pd.errors.ParserError) as exc:
@@ -64,6 +99,9 @@ def read_recipients(
             advice="check that the file is a valid, UTF-8 encoded CSV or an .xlsx workbook",
         ) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs[NUMERIC_CELLS] = NumericCells({str(k).strip(): v for k, v in numeric.items()})
+    if isinstance(path_or_buffer, (str, os.PathLike)):
+        frame.attrs[SOURCE] = Path(path_or_buffer).name
     return frame
 
 
@@ -74,7 +112,7 @@ def _read_text(source: Any, sep: str | None) -> pd.DataFrame:
     return pd.read_csv(source, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig", **kwargs)
 
 
-def _read_excel(source: Any, sheet: str | int | None) -> pd.DataFrame:
+def _read_excel(source: Any, sheet: str | int | None) -> tuple[pd.DataFrame, dict[str, frozenset[str]]]:
     try:
         raw = pd.read_excel(source, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl")
     except ValueError as exc:
@@ -83,15 +121,24 @@ def _read_excel(source: Any, sheet: str | int | None) -> pd.DataFrame:
                 f"no sheet {sheet!r} in the workbook", advice="pass sheet=<name or position>"
             ) from exc
         raise
-    return raw.apply(_cells_to_str)
+    columns = {name: _cells_to_str(raw[name]) for name in raw.columns}
+    frame = pd.DataFrame({name: text for name, (text, _) in columns.items()}, index=raw.index)
+    return frame, {str(name): numeric for name, (_, numeric) in columns.items() if numeric}
 
 
-def _cells_to_str(col: pd.Series) -> pd.Series:
+def _cells_to_str(col: pd.Series) -> tuple[pd.Series, frozenset[str]]:
+    """The column as ``str``, and the texts of the cells that were numbers."""
+    numeric: set[str] = set()
+
     def one(value: Any) -> str:
         if value is None or (isinstance(value, float) and value != value):
             return ""
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
+        if isinstance(value, bool):
+            return str(value)
+        if isinstance(value, int | float):
+            text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+            numeric.add(text)
+            return text
         return str(value)
 
-    return pd.Series([one(v) for v in col], index=col.index, dtype="str", name=col.name)
+    return pd.Series([one(v) for v in col], index=col.index, dtype="str", name=col.name), frozenset(numeric)

@@ -9,9 +9,10 @@ Three vocabularies, each a tuple (order = categorical order) with a one-line mea
 
 Derived groups: :data:`SENT_STATES` (a request was made for the row; the funnel's rows and every
 rate's denominator), :data:`NOT_SENT_STATES` (every other result state), :data:`LEFT_OUT_STATES`
-(plan states other than ``ready``), :data:`POLICY_STATES` (what a contact rule can decide) and
-:data:`OPEN_STATES` (a person or a re-run must still settle them). Producers build their categoricals
-from :data:`PLAN_DTYPE` / :data:`RESULT_DTYPE`.
+(plan states other than ``ready``), :data:`POLICY_STATES` (what a contact rule can decide),
+:data:`SETTLED_STATES` (in a campaign's history, they stop a re-run from sending a recipient again)
+and :data:`OPEN_STATES` (a person or a re-run must still settle them). Producers build their
+categoricals from :data:`PLAN_DTYPE` / :data:`RESULT_DTYPE`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "RESULT_MEANINGS",
     "RESULT_STATES",
     "SENT_STATES",
+    "SETTLED_STATES",
     "STATE_MEANINGS",
 ]
 
@@ -78,6 +80,11 @@ NOT_SENT_STATES: tuple[str, ...] = tuple(s for s in RESULT_STATES if s not in SE
 POLICY_STATES: tuple[str, ...] = ("ready", "deferred", "suppressed", "expired")
 #: Plan states of rows the plan leaves out of this run.
 LEFT_OUT_STATES: tuple[str, ...] = tuple(s for s in PLAN_STATES if s != "ready")
+#: History states that stop a re-run from sending a recipient again, best first: it was accepted, it may
+#: have been (``unknown``: re-sent only with ``resend_unknown=True``), or the platform answered for that
+#: number with a refusal (``rejected`` in an answered request; a refused *request* sent nothing and its
+#: rows are sent again).
+SETTLED_STATES: tuple[str, ...] = ("accepted", "unknown", "rejected")
 #: Result states that still need settling: a re-run sends ``unsent``, reports settle ``unknown``.
 OPEN_STATES: tuple[str, ...] = ("unsent", "unknown")
 

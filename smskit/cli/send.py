@@ -3,7 +3,8 @@
 It prints the plan (counts, segments, cost, and the rows that will not be sent, grouped by reason with
 examples), then the results and, once per reason, why rows were not accepted and what to do.
 Exit codes: 0 every valid recipient accepted; 1 any rejected, unknown or left unsent; 2 nothing
-sent because of bad input or configuration (including a plan with no row ready to send).
+sent because of bad input or configuration (including a plan with no row ready to send), an unusable
+ledger or another run of the same campaign.
 """
 
 from __future__ import annotations
@@ -37,7 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--opt-out", metavar="FILE", help="CSV with a phone column of numbers never to message")
     parser.add_argument("--skip-invalid", action="store_true", help="send the valid rows even if some are invalid")
     parser.add_argument("--ledger", metavar="FILE", help="SQLite ledger: a re-run resumes, never sends twice")
-    parser.add_argument("--campaign-id", metavar="ID", help="campaign name in the ledger and extend field")
+    parser.add_argument(
+        "--campaign-id", metavar="ID", help="campaign name in the ledger and extend field (default FILE-STEM.TEMPLATE)"
+    )
+    parser.add_argument(
+        "--allow-repeat", action="store_true", help="send to numbers the ledger shows got this template in 24 h"
+    )
+    parser.add_argument("--no-dedupe", action="store_true", help="allow several messages per number (other params)")
     parser.add_argument("--rate", type=float, default=500, metavar="N", help="numbers per second (default 500)")
     parser.add_argument("--concurrency", type=int, default=4, metavar="N", help="requests in flight (default 4)")
     parser.add_argument("--resend-unknown", action="store_true", help="re-send requests whose outcome is unknown")
@@ -77,6 +84,10 @@ def cli_main(args: argparse.Namespace) -> int:
             opt_out=args.opt_out,
             skip_invalid=args.skip_invalid,
             id=args.id_column,
+            dedupe=None if args.no_dedupe else "number",
+            allow_repeat=args.allow_repeat,
+            ledger=args.ledger,
+            campaign_id=args.campaign_id,
         )
         lines = plan_lines(
             plan,

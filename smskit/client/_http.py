@@ -2,8 +2,9 @@
 
 Everything is checked locally before a request is made; requests are signed per attempt (fresh
 ``X-Sdk-Date`` or WSSE nonce); one pooled ``requests.Session`` is reused across calls and threads;
-TLS is always verified (a CA bundle may be given, verification cannot be turned off). Only attempts
-that cannot have sent anything are retried (see :mod:`smskit.client.retry`).
+TLS is always verified (a CA bundle may be given, verification cannot be turned off); redirects are
+never followed. Only attempts that cannot have sent anything are retried, and :mod:`smskit.client.retry`
+decides every outcome (its docstring has the table).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import requests
@@ -24,9 +25,8 @@ from requests.adapters import HTTPAdapter
 
 from smskit import codes
 from smskit.auth import WsseDigest, aksk_headers, wsse_headers
-from smskit.client import checks
+from smskit.client import checks, retry
 from smskit.client.models import SendResult, SmsItem
-from smskit.client.retry import backoff, may_have_reached, should_retry
 from smskit.config import ENV_VARS, Settings
 from smskit.errors import ApiError, ConfigError, DataValidationError, RequestError, ServerError, TransportError
 from smskit.protocol import BATCH_PATH, FORM, JSON, JSON_UTF8, MAX_ITEMS, PARTIAL, SEND_PATH, SUCCESS
@@ -55,7 +55,8 @@ class Client:
     ca_bundle
         A CA bundle path; certificates are always verified.
     max_retries
-        Retries of attempts that cannot have sent anything (connection refused, 429/5xx).
+        Retries of attempts that cannot have sent anything (connection refused, 429/503); see
+        :mod:`smskit.client.retry` for the whole policy.
     """
 
     def __init__(
@@ -233,6 +234,7 @@ class Client:
         )
 
     def _post(self, path: str, body: bytes, content_type: str, *, api: str) -> SendResult:
+        """POST ``body`` until :func:`~smskit.client.retry.should_retry` says stop (see that module's table)."""
         url = self.settings.base_url + path
         started = time.monotonic()
         attempt = 0
@@ -240,20 +242,29 @@ class Client:
             headers = self._headers(url, body, content_type)
             try:
                 response = self._session.post(
-                    url, data=body, headers=headers, timeout=self.timeout, verify=self._verify
+                    url,
+                    data=body,
+                    headers=headers,
+                    timeout=self.timeout,
+                    verify=self._verify,
+                    allow_redirects=False,
                 )
             except requests.exceptions.RequestException as exc:
-                written = may_have_reached(exc)
-                if attempt < self.max_retries and should_retry(None, None, written):
-                    self._wait(attempt, f"{type(exc).__name__} before sending")
+                written = retry.may_have_reached(exc)
+                if attempt < self.max_retries and retry.should_retry(None, None, written):
+                    self._wait(retry.backoff(attempt, self._rng), f"{type(exc).__name__} before sending")
                     attempt += 1
                     continue
                 raise _transport_error(exc, written, url) from exc
-            result = self._result(response, api=api, attempts=attempt + 1, started=started)
-            code = result.code if isinstance(result, SendResult) else None
+            code, result = self._result(response, api=api, attempts=attempt + 1, started=started)
             retryable = code not in (None, SUCCESS, PARTIAL) and codes.lookup(code, kind="request").retryable
-            if attempt < self.max_retries and should_retry(response.status_code, code, True, retryable_code=retryable):
-                self._wait(attempt, f"HTTP {response.status_code}" + (f" {code}" if code else ""))
+            if attempt < self.max_retries and retry.should_retry(
+                response.status_code, code, True, retryable_code=retryable
+            ):
+                wait_s = retry.retry_delay(
+                    attempt, self._rng, retry_after_s=retry.retry_after(response.headers.get("Retry-After"))
+                )
+                self._wait(wait_s, f"HTTP {response.status_code}" + (f" {code}" if code else ""))
                 attempt += 1
                 continue
             if isinstance(result, SendResult):
@@ -261,23 +272,27 @@ class Client:
                 return result
             raise result
 
-    def _wait(self, attempt: int, why: str) -> None:
-        delay = backoff(attempt, self._rng)
+    def _wait(self, delay: float, why: str) -> None:
         log.info("retrying in %.2fs after %s (nothing was sent)", delay, why)
         time.sleep(delay)
 
     @staticmethod
-    def _result(response: requests.Response, *, api: str, attempts: int, started: float) -> SendResult | SmsKitErrorT:
+    def _result(
+        response: requests.Response, *, api: str, attempts: int, started: float
+    ) -> tuple[str | None, SendResult | SmsKitErrorT]:
+        """``(code in the body or None, what the answer means)``: a :class:`SendResult` when the body has a
+        documented code, else the error the HTTP status rule gives (:mod:`smskit.client.retry`)."""
         status = response.status_code
         try:
             payload = response.json()
         except ValueError:
             payload = None
-        if isinstance(payload, dict) and isinstance(payload.get("code"), str):
-            results = payload.get("result") or ()
-            return SendResult(
-                code=payload["code"],
-                description=str(payload.get("description", "")),
+        code = payload.get("code") if isinstance(payload, dict) and isinstance(payload.get("code"), str) else None
+        if code is not None and retry.is_documented(code):
+            results = cast(dict[str, Any], payload).get("result") or ()
+            return code, SendResult(
+                code=code,
+                description=str(cast(dict[str, Any], payload).get("description", "")),
                 http_status=status,
                 results=tuple(r for r in results if isinstance(r, Mapping)),
                 api=api,
@@ -285,19 +300,20 @@ class Client:
                 elapsed_s=time.monotonic() - started,
             )
         text = response.text[:200]
-        if status == 429 or status >= 500:
-            return ServerError(status, text)
-        if status == 200:
-            return TransportError(
-                f"HTTP 200 without a JSON code from {api}: {text!r}",
+        processed = retry.may_have_processed(status)
+        if status in retry.REFUSED_BEFORE_PROCESSING or status >= 500:
+            return code, ServerError(status, text, may_have_reached=processed)
+        if processed:
+            return code, TransportError(
+                f"HTTP {status} without a documented code from {api}: {text!r}",
                 may_have_reached=True,
                 advice="the outcome is unknown; check Send Details in the console before re-sending",
             )
-        return RequestError(
-            f"HTTP{status}",
+        return code, RequestError(
+            code or f"HTTP{status}",
             text or "no body",
             http_status=status,
-            advice="check the base_url and the API path",
+            advice="nothing was sent; check the base_url and the API path",
         )
 
 

@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 
-_E164 = re.compile(r"^\+?[0-9]{1,20}$")
+# The guide: "Global number format (including the country code), for example, +86151****6789"
+# (seed line 906, and every other example): a '+', then digits.
+_E164 = re.compile(r"^\+[0-9]{1,20}$")
 
 
 def _fail(message: str, advice: str) -> DataValidationError:
@@ -47,7 +49,11 @@ def split_numbers(to: str | Iterable[str]) -> list[str]:
 
 
 def check_numbers(numbers: Sequence[str]) -> None:
-    """At most 500 numbers, each ``+`` and digits, ≤ 21 characters (one bad number fails the whole call)."""
+    """At most 500 numbers, each ``+`` then digits (global format with the country code), ≤ 21 characters.
+
+    A number without ``+`` is refused rather than guessed: ``8615512345678`` and ``0086155…`` may be
+    national numbers, and one bad number fails the whole call anyway.
+    """
     if not numbers:
         raise _fail("no recipient numbers given", "pass at least one E.164 number such as +8615512345678")
     if len(numbers) > MAX_NUMBERS:
@@ -59,8 +65,9 @@ def check_numbers(numbers: Sequence[str]) -> None:
     if bad:
         shown = ", ".join(repr(n) for n in bad[:5])
         raise _fail(
-            f"{len(bad)} number(s) are not E.164 (+ and digits, ≤ {MAX_NUMBER_LEN} chars): {shown}",
-            "normalize numbers first (smskit.plan_campaign does, with default_region for national ones)",
+            f"{len(bad)} number(s) are not E.164 ('+', country code and digits, ≤ {MAX_NUMBER_LEN} chars): {shown}",
+            "write numbers in global format such as +8615512345678, or normalize them first "
+            "(smskit.plan_campaign does, with default_region for national ones)",
         )
 
 

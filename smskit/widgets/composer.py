@@ -377,26 +377,29 @@ class Composer:
         if self.plan is None:
             self.status.value = note_html("Run the dry run first.", color="#b00020")
             return None
-        sent = already_sent(self.plan, self._ledger_states(self.plan))
+        sent = already_sent(self.plan, self._ledger_history(self.plan))
         summary = send_summary(self.plan, price_per_segment=self.price_per_segment, sent=sent)
         self.confirmation.value = confirmation_html(summary, template_id=self.template.value, currency=self.currency)
         self.confirm_button.disabled = summary["recipients"] == 0
         self.confirm_box.layout.display = "flex"
         return summary
 
-    def _ledger_states(self, plan: Any) -> dict[int, str]:
-        """The ledger's record of this plan's requests (empty when it never saw the campaign)."""
-        from smskit.campaign.ledger import Ledger
+    def _campaign_id(self, plan: Any) -> str:
         from smskit.campaign.send import campaign_id_for
 
-        campaign_id = campaign_id_for(plan, self._send_options["campaign_id"])
+        return campaign_id_for(plan, self._send_options["campaign_id"])
+
+    def _ledger_history(self, plan: Any) -> pd.DataFrame | None:
+        """The ledger's record of this plan's campaign (None before the ledger file exists)."""
+        from smskit.campaign.ledger import Ledger
+
         ledger = self._send_options["ledger"]
         if isinstance(ledger, Ledger):
-            return ledger.request_states(campaign_id)
+            return ledger.history(self._campaign_id(plan))
         if not Path(ledger).is_file():
-            return {}
-        with Ledger(ledger) as book:
-            return book.request_states(campaign_id)
+            return None
+        with Ledger(ledger, read_only=True) as book:
+            return book.history(self._campaign_id(plan))
 
     def cancel(self) -> None:
         """Hide the confirmation; nothing is sent."""
@@ -411,7 +414,7 @@ class Composer:
             self.status.value = note_html("Review and confirm before sending.", color="#b00020")
             return None
         plan = self.plan
-        total = int((~already_sent(plan, self._ledger_states(plan)) & plan.recipients["state"].eq("ready")).sum())
+        total = int((~already_sent(plan, self._ledger_history(plan)) & plan.recipients["state"].eq("ready")).sum())
         if total == 0:
             self.confirm_box.layout.display = "none"
             self.status.value = note_html("Nothing left to send: the ledger already holds every message of this plan.")
@@ -432,9 +435,8 @@ class Composer:
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                results = send_campaign(
-                    plan, client=self.client, progress=False, on_progress=advance, **self._send_options
-                )
+                options = {**self._send_options, "campaign_id": self._campaign_id(plan)}
+                results = send_campaign(plan, client=self.client, progress=False, on_progress=advance, **options)
         except SmsKitError as exc:
             self.progress.bar_style = "danger"
             self.status.value = error_html(exc)

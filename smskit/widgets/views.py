@@ -234,13 +234,13 @@ def preview_html(preview: Preview) -> str:
     return "".join(out)
 
 
-def already_sent(plan: Any, request_states: Mapping[int, str]) -> pd.Series:
-    """Mask of ``plan``'s ready rows that a ledger already holds as sent: rows of requests it records as
-    anything but ``pending`` (``done``, ``in_flight``, ``unknown``), which ``send_campaign`` does not send
-    again. ``request_states`` is ``Ledger.request_states(campaign_id)``."""
-    taken = [n for n, state in request_states.items() if state != "pending"]
-    rec = plan.recipients
-    return (rec["request_no"].isin(taken) & rec["state"].eq("ready")).fillna(False).astype(bool)
+def already_sent(plan: Any, history: pd.DataFrame | None) -> pd.Series:
+    """Mask of ``plan``'s ready rows that a ledger already settles, which ``send_campaign`` does not send
+    again: ``history`` is ``Ledger.history(campaign_id)``, or None for no ledger yet (see
+    :func:`smskit.campaign.send.settled_rows`)."""
+    from smskit.campaign.send import settled_rows
+
+    return settled_rows(plan, history)
 
 
 def send_summary(plan: Any, *, price_per_segment: float | None = None, sent: pd.Series | None = None) -> dict[str, Any]:

@@ -205,10 +205,35 @@ def test_numbers_national_float_and_invalid() -> None:
     assert rec["problem"].iloc[3] == "duplicate of row 0"
 
 
-def test_same_number_different_params_is_not_a_duplicate() -> None:
+def test_dedupe_none_keeps_the_exact_duplicate_rule() -> None:
+    """With dedupe=None, the same number with other params is not a duplicate (the first release's rule)."""
     frame = pd.DataFrame({"phone": [numbers(1)[0]] * 3, "code": ["1", "2", "1"]})
-    plan = plan_campaign(frame, template_id="verify", params=["code"], templates=CATALOG)
+    plan = plan_campaign(frame, template_id="verify", params=["code"], templates=CATALOG, dedupe=None)
     assert list(plan.recipients["state"]) == ["ready", "ready", "suppressed"]
+    assert plan.summary["dedupe"] is None
+
+
+def test_dedupe_by_number_is_the_default() -> None:
+    """One message per number per campaign: a customer listed twice with two coupons gets one (issue 10)."""
+    nums = numbers(2)
+    frame = pd.DataFrame(
+        {"phone": [nums[0], nums[1], "+49 151 " + nums[0][6:], nums[0]], "code": ["1", "2", "3", "4"]},
+        index=pd.Index(["c-7", "c-8", "c-9", "c-10"], name="customer"),
+    )
+    plan = plan_campaign(frame, template_id="verify", params=["code"], templates=CATALOG)
+    rec = plan.recipients
+    assert list(rec["state"]) == ["ready", "ready", "suppressed", "suppressed"]
+    assert list(rec["problem"].iloc[2:]) == ["duplicate of row 'c-7'", "duplicate of row 'c-7'"]
+    assert plan.summary["dedupe"] == "number"
+    assert plan.summary["duplicates"] == 2
+    assert "one message per number" in plan._repr_html_()
+    assert plan.requests["n_numbers"].sum() == 2
+
+
+def test_dedupe_is_checked() -> None:
+    frame = pd.DataFrame({"phone": numbers(1), "code": ["1"]})
+    with pytest.raises(DataValidationError, match="dedupe"):
+        plan_campaign(frame, template_id="verify", params=["code"], dedupe="text")
 
 
 @pytest.mark.parametrize("kind", ["set", "list", "series", "frame", "file"])

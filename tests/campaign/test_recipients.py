@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from smskit.campaign.recipients import read_recipients
+from smskit.campaign.recipients import NUMERIC_CELLS, SOURCE, read_recipients
 from smskit.errors import DataValidationError
 
 
@@ -81,3 +81,27 @@ def test_bad_files_are_refused(tmp_path: Path, name: str, content: bytes, fragme
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(DataValidationError, match="does not exist"):
         read_recipients(tmp_path / "nope.csv")
+
+
+def test_numeric_xlsx_cells_are_recorded_and_survive_filtering(tmp_path: Path) -> None:
+    path = tmp_path / "r.xlsx"
+    pd.DataFrame(
+        {"phone": ["+4915112345678", 4915112345679, 4915112345670.0], "code": ["002569", 2569, "x"]}, dtype=object
+    ).to_excel(path, index=False, engine="openpyxl")
+    rec = read_recipients(path)
+    assert list(rec["phone"]) == ["+4915112345678", "4915112345679", "4915112345670"]
+    cells = rec.attrs[NUMERIC_CELLS]
+    assert cells["phone"] == {"4915112345679", "4915112345670"}
+    assert cells["code"] == {"2569"}
+    assert rec.attrs[SOURCE] == "r.xlsx"
+    kept = rec[rec["code"] != "x"].reset_index(drop=True)
+    assert kept.attrs[NUMERIC_CELLS] is cells  # shared, not copied, by every derived frame
+
+
+def test_csv_has_no_numeric_cells_but_a_source(tmp_path: Path) -> None:
+    path = tmp_path / "spring.csv"
+    path.write_text("phone\n4915112345678\n", encoding="utf-8")
+    rec = read_recipients(path)
+    assert dict(rec.attrs[NUMERIC_CELLS]) == {}
+    assert rec.attrs[SOURCE] == "spring.csv"
+    assert SOURCE not in read_recipients(io.StringIO("phone\n+4915112345678\n")).attrs

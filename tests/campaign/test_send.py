@@ -14,7 +14,7 @@ import pytest
 
 import smskit
 from smskit.campaign.send import CampaignWarning
-from smskit.errors import DataValidationError, LedgerError
+from smskit.errors import DataValidationError
 
 VERIFY = "bfccfa780ff5e8f11245b2dfbc82efae"  # ${NUM_6}
 NOTIFY = "1084df3291afc97c2ee0c0af7c157be7"  # ${NUM_6} ... ${TXT_20}
@@ -153,6 +153,7 @@ def test_ambiguous_fault_marks_unknown_and_never_resends(emulator, emulator_clie
             template_id=VERIFY,
             params=["code"],
             ledger=ledger,
+            campaign_id="c1",
             rate=None,
             concurrency=1,
             progress=False,
@@ -171,6 +172,7 @@ def test_ambiguous_fault_marks_unknown_and_never_resends(emulator, emulator_clie
             template_id=VERIFY,
             params=["code"],
             ledger=ledger,
+            campaign_id="c1",
             rate=None,
             progress=False,
         )
@@ -184,6 +186,7 @@ def test_ambiguous_fault_marks_unknown_and_never_resends(emulator, emulator_clie
         template_id=VERIFY,
         params=["code"],
         ledger=ledger,
+        campaign_id="c1",
         rate=None,
         progress=False,
         resend_unknown=True,
@@ -192,28 +195,15 @@ def test_ambiguous_fault_marks_unknown_and_never_resends(emulator, emulator_clie
     assert sent_counts(emulator).max() == 2
 
 
-def test_ledger_refuses_a_different_plan(emulator, emulator_client, tmp_path) -> None:
+def test_same_campaign_with_a_row_appended_sends_only_that_row(emulator, emulator_client, tmp_path) -> None:
+    """A changed plan no longer starts over or is refused: the campaign resumes by recipient (issue 10)."""
     ledger = tmp_path / "c.sqlite"
-    smskit.send_campaign(
-        frame(10),
-        client=emulator_client,
-        template_id=VERIFY,
-        params=["code"],
-        ledger=ledger,
-        campaign_id="spring",
-        progress=False,
-    )
-    with pytest.raises(LedgerError, match="different plan"):
-        smskit.send_campaign(
-            frame(11),
-            client=emulator_client,
-            template_id=VERIFY,
-            params=["code"],
-            ledger=ledger,
-            campaign_id="spring",
-            progress=False,
-        )
-    assert len(emulator.sent()) == 10
+    options = {"template_id": VERIFY, "params": ["code"], "ledger": ledger, "campaign_id": "spring", "progress": False}
+    smskit.send_campaign(frame(10), client=emulator_client, **options)
+    again = smskit.send_campaign(frame(11), client=emulator_client, **options)
+    assert len(emulator.sent()) == 11
+    assert sent_counts(emulator).max() == 1
+    assert (again["state"] == "accepted").all()
 
 
 def test_auth_failure_stops_and_a_rerun_sends_everything(emulator, tmp_path) -> None:
@@ -226,6 +216,7 @@ def test_auth_failure_stops_and_a_rerun_sends_everything(emulator, tmp_path) -> 
             template_id=VERIFY,
             params=["code"],
             ledger=ledger,
+            campaign_id="c1",
             rate=None,
             concurrency=1,
             progress=False,
@@ -239,6 +230,7 @@ def test_auth_failure_stops_and_a_rerun_sends_everything(emulator, tmp_path) -> 
         template_id=VERIFY,
         params=["code"],
         ledger=ledger,
+        campaign_id="c1",
         rate=None,
         progress=False,
     )

@@ -33,6 +33,7 @@ def test_vocabularies_are_consistent() -> None:
     assert set(states.LEFT_OUT_STATES) == set(states.PLAN_STATES) - {"ready"}
     assert set(states.LEFT_OUT_STATES) <= set(states.NOT_SENT_STATES)  # a row left out by the plan is never sent
     assert set(states.OPEN_STATES) <= set(states.RESULT_STATES)
+    assert set(states.SETTLED_STATES) <= set(states.SENT_STATES)
     assert list(states.PLAN_DTYPE.categories) == list(states.PLAN_STATES)
     assert list(states.RESULT_DTYPE.categories) == list(states.RESULT_STATES)
     for state in EVERY_STATE:

@@ -127,6 +127,18 @@ def test_local_checks(emulator, emulator_client, kwargs, message) -> None:
     assert emulator.requests().empty
 
 
+@pytest.mark.parametrize("number", ["8615512345678", "0086155123456", "+86 15512345678", "＋8615512345678"])
+def test_numbers_must_be_in_global_format(emulator, emulator_client, number) -> None:
+    """'+', country code, digits: the guide's "Global number format (including the country code), for example,
+    +86151****6789" (seed line 906, and every example). Nothing is guessed, nothing is sent."""
+    with pytest.raises(DataValidationError, match=r"not E\.164") as info:
+        emulator_client.send([NUMBERS[0], number], VERIFY, ["123456"])
+    assert repr(number) in str(info.value)
+    with pytest.raises(DataValidationError, match=r"not E\.164"):
+        emulator_client.send_batch([SmsItem([number], VERIFY, ["123456"])])
+    assert emulator.requests().empty
+
+
 def test_bad_template_variables_per_number_status(emulator, emulator_client) -> None:
     res = emulator_client.send(NUMBERS[:1], VERIFY, ["12ab"])  # NUM_6 takes digits only
     assert res.code == "E000510"

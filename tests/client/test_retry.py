@@ -9,6 +9,7 @@ import struct
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,16 @@ import requests
 import urllib3.exceptions
 
 import smskit
-from smskit.client.retry import backoff, may_have_reached, should_retry
+from smskit.client.retry import (
+    RETRY_AFTER_CAP,
+    backoff,
+    is_documented,
+    may_have_processed,
+    may_have_reached,
+    retry_after,
+    retry_delay,
+    should_retry,
+)
 from smskit.errors import TransportError
 
 VERIFY = "bfccfa780ff5e8f11245b2dfbc82efae"
@@ -231,16 +241,62 @@ def test_client_reports_what_the_decision_says(raw_server) -> None:
     [
         (None, None, False, False, True),  # nothing written: safe to repeat
         (None, None, True, False, False),  # may have been processed: never repeated
-        (429, None, True, False, True),
+        (429, None, True, False, True),  # refused before processing
         (503, None, True, False, True),
+        (503, "E999999", True, False, True),  # an undocumented code falls back to the status rule
+        (500, None, True, False, False),  # a gateway may answer after the platform processed it
+        (502, None, True, False, False),
+        (504, None, True, False, False),
+        (504, "E999999", True, False, False),
         (200, "000000", True, False, False),
         (400, "E000503", True, False, False),
         (403, "E000623", True, True, True),  # the catalog says a repeat could succeed
+        (503, "E000623", True, False, False),  # a documented code decides, whatever the status
         (404, None, True, False, False),
     ],
 )
 def test_should_retry(status, error, written, retryable_code, expected) -> None:
     assert should_retry(status, error, written, retryable_code=retryable_code) is expected
+
+
+@pytest.mark.parametrize(
+    ("status", "processed"),
+    [
+        (429, False),
+        (503, False),
+        (400, False),
+        (404, False),
+        (302, False),
+        (500, True),
+        (502, True),
+        (504, True),
+        (599, True),
+        (200, True),
+    ],
+)
+def test_may_have_processed(status, processed) -> None:
+    assert may_have_processed(status) is processed
+
+
+def test_documented_codes_are_the_catalogs() -> None:
+    assert is_documented("E000510")
+    assert is_documented(" e000623 ")
+    assert is_documented("000000")
+    assert not is_documented("E999999")
+    assert not is_documented(None)
+
+
+def test_retry_after_seconds_or_http_date() -> None:
+    now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+    assert retry_after("7", now=now) == 7.0
+    assert retry_after("Sun, 01 Mar 2026 12:00:30 GMT", now=now) == 30.0
+    assert retry_after("Sun, 01 Mar 2026 11:00:00 GMT", now=now) == 0.0  # already past
+    assert retry_after("soon", now=now) is None
+    assert retry_after(None) is None
+    rng = random.Random(0)
+    assert retry_delay(0, rng, retry_after_s=7.0) == 7.0
+    assert retry_delay(0, rng, retry_after_s=3600.0) == RETRY_AFTER_CAP
+    assert 0.0 <= retry_delay(2, rng) <= 2.0  # no header: the jittered backoff
 
 
 def test_backoff_is_full_jitter_and_capped() -> None:
