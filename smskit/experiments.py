@@ -476,8 +476,10 @@ def compare_arms(
     z, p_value`` and adds ``n, mean, p_adjusted, lift``. ``diff`` is arm − control (0 for the
     control), ``lift`` is ``diff`` relative to the control's mean, ``p_adjusted`` is Holm's over
     the non-control arms. Rates: Wilson, Newcombe, pooled z-test; values: t and Welch (see the
-    module docstring). ``attrs`` holds ``metric`` and ``confidence``. Warns
-    (:class:`ExperimentWarning`) on misuse.
+    module docstring). ``attrs`` holds ``metric`` and ``confidence``, and for the outcome metrics
+    ``control_reached``: the control's delivery rate (0 for a holdout; the CACE is an effect among
+    those reached only then, and a warning says so otherwise). Warns (:class:`ExperimentWarning`)
+    on misuse.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
@@ -494,7 +496,10 @@ def compare_arms(
         out = _compare_outcome(
             frame, variant=variant, control=control, metric=metric, confidence=confidence, delivered=delivered
         )
+    reached = out.attrs.get("control_reached")
     out.attrs = {"metric": metric, "confidence": confidence}
+    if reached is not None:
+        out.attrs["control_reached"] = reached
     return out
 
 
@@ -586,6 +591,15 @@ def _compare_outcome(
                     ExperimentWarning,
                     stacklevel=3,
                 )
+            elif stats.reached[c] > 0:
+                warnings.warn(
+                    f"control {control!r} was sent ({stats.reached[c]:.0%} delivered), so the CACE columns are not an "
+                    "effect among those reached: the CACE assumes the control got no message (a holdout); read the "
+                    "ITT columns",
+                    ExperimentWarning,
+                    stacklevel=3,
+                )
+    out.attrs["control_reached"] = float(stats.reached[c])
     return out
 
 
@@ -769,9 +783,10 @@ def verdict(table: pd.DataFrame) -> str:
 
     An arm *lifts* (or *lowers*) the metric when its difference from the control is significant after
     Holm's adjustment (``p_adjusted`` below 1 − the table's confidence) and its interval leaves out 0;
-    the clause quotes the intention-to-treat difference with its interval and, when it is bounded, the
-    effect among the recipients reached (CACE). Otherwise the difference "is not distinguishable from
-    zero", saying so when only the adjustment for several arms makes it so. Usage::
+    the clause quotes the intention-to-treat difference with its interval and, when the control is a
+    holdout and the interval is bounded, the effect among the recipients reached (CACE). Otherwise
+    the difference "is not distinguishable from zero", saying so when only the adjustment for several
+    arms makes it so. Usage::
 
         verdict(compare_arms(frame, control="holdout", metric="converted"))
         # 'B lifts conversion by +4.5 pp over holdout (95% interval +3.0 to +5.8 pp, Holm-adjusted
@@ -792,6 +807,7 @@ def verdict(table: pd.DataFrame) -> str:
     if arms.empty:
         return f"Only {control} has rows: there is nothing to compare."
     level, alpha, tested = f"{confidence:.0%} interval", 1 - confidence, int(arms["p_value"].notna().sum())
+    holdout = not float(table.attrs.get("control_reached", 0.0)) > 0  # the CACE is an effect only against a holdout
     clauses = []
     for row in arms.to_dict("records"):
         arm, d, low, high = str(row["variant"]), float(row["diff"]), float(row["diff_low"]), float(row["diff_high"])
@@ -805,7 +821,8 @@ def verdict(table: pd.DataFrame) -> str:
         if p_adjusted < alpha and clear:
             size = diff if d > 0 else format_change(-d, share=share).lstrip("+")
             cace = [float(row.get(k, np.nan)) for k in ("cace", "cace_low", "cace_high")]
-            reached = f"; {format_change(cace[0], share=share)} among those reached" if np.isfinite(cace).all() else ""
+            bounded = np.isfinite(cace).all() and holdout
+            reached = f"; {format_change(cace[0], share=share)} among those reached" if bounded else ""
             verb = "lifts" if d > 0 else "lowers"
             clauses.append(
                 f"{arm} {verb} {name} by {size} over {control} ({span}, Holm-adjusted {_p_text(p_adjusted)}{reached})"

@@ -91,3 +91,15 @@ def test_sample_ratio_reads_as_counts_and_percentages():
     assert "<td>45.0%</td>" in page
     assert "<td>450.0</td>" in page
     assert "0.450000" not in page
+
+
+def test_against_a_sent_control_the_cace_is_left_out_and_a_warning_says_why():
+    # A and B both sent, B's delivery clearly lower: the ratio is bounded but is no effect among those reached
+    frame = arms_frame({"A": (3000, 150, 2900), "B": (3000, 300, 2600)})
+    with pytest.warns(experiments.ExperimentWarning, match="control 'A' was sent .97% delivered., so the CACE"):
+        table = experiments.compare_arms(frame, control="A", metric="converted")
+    assert table.attrs["control_reached"] == pytest.approx(2900 / 3000)
+    assert np.isfinite(table.loc[1, ["cace_low", "cace_high"]].to_numpy(dtype=float)).all()
+    said = experiments.verdict(table)
+    assert said.startswith("B lifts conversion by +5.0 pp over A (95% interval ")
+    assert "among those reached" not in said
