@@ -155,8 +155,16 @@ def run_demo(
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CampaignWarning)
-            sent = send_campaign(  # the emulator is local: unpaced (the platform asks for ≤ 500 numbers/s)
-                plan, client=emu.client(), status_callback=rx.url, progress=False, rate=None, campaign_id=CAMPAIGN_ID
+            # the emulator is local: unpaced (the platform asks for ≤ 500 numbers/s), one request at a time so
+            # that a seed repeats exactly (the emulator draws each message's fate in the order requests arrive)
+            sent = send_campaign(
+                plan,
+                client=emu.client(),
+                status_callback=rx.url,
+                progress=False,
+                rate=None,
+                concurrency=1,
+                campaign_id=CAMPAIGN_ID,
             )
         states = sent["state"].astype(str).value_counts()
         echo(
