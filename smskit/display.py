@@ -21,6 +21,8 @@ import pandas as pd
 __all__ = [
     "MARK",
     "display_table",
+    "format_change",
+    "format_change_interval",
     "format_interval",
     "format_percent",
     "format_pp",
@@ -72,7 +74,7 @@ def display_table(table: pd.DataFrame, *, confidence: float | None = None) -> pd
         confidence = float(table.attrs.get(MARK, table.attrs.get("confidence", 0.95)))
     share = table.attrs.get("metric") != "value"
     number, interval = (format_percent, format_interval) if share else (_amount, _amount_interval)
-    change, change_interval = (format_pp, format_pp_interval) if share else (_signed, _amount_interval)
+    change, change_interval = (format_pp, format_pp_interval) if share else (_signed, _signed_interval)
     out = table.copy()
     level = f"{confidence:.0%} interval"
     cols = set(out.columns)
@@ -91,14 +93,16 @@ def display_table(table: pd.DataFrame, *, confidence: float | None = None) -> pd
             out.insert(at + 1, f"{label} {level}", spans)
             out[name] = out[name].map(change)
             out = out.drop(columns=[f"{name}_low", f"{name}_high"]).rename(columns={name: label})
-    for column in ("share", "of_sent", "of_rows"):
+    if "expected" in out.columns:  # check_sample_ratio: the arm size the plan expected
+        out["expected"] = out["expected"].map(lambda v: "" if _number(v) is None else f"{v:,.1f}")
+    for column in ("share", "expected_share", "of_sent", "of_rows"):
         if column in out.columns:
             out[column] = out[column].map(format_percent)
     if "lift" in out.columns:
         out["lift"] = out["lift"].map(lambda v: "" if _number(v) is None else f"{v:+.1%}")
     for column in ("p_value", "p_adjusted"):
         if column in out.columns:
-            out[column] = out[column].map(lambda p: "" if _number(p) is None else f"{p:.3f}")
+            out[column] = out[column].map(_p_value)
     if "z" in out.columns:
         out["z"] = out["z"].map(lambda z: "" if _number(z) is None else f"{z:.2f}")
     for column in out.columns:
@@ -125,6 +129,16 @@ def _signed(value: Any) -> str:
 def _amount_interval(low: Any, high: Any) -> str:
     lo, hi = _number(low), _number(high)
     return "" if lo is None or hi is None else f"{lo:,.2f} to {hi:,.2f}"
+
+
+def _p_value(value: Any) -> str:
+    p = _number(value)
+    return "" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _signed_interval(low: Any, high: Any) -> str:
+    lo, hi = _number(low), _number(high)
+    return "" if lo is None or hi is None else f"{lo:+,.2f} to {hi:+,.2f}"
 
 
 def _number(value: Any) -> float | None:
@@ -157,6 +171,16 @@ def format_pp(value: Any) -> str:
 def format_pp_interval(low: Any, high: Any) -> str:
     lo, hi = _number(low), _number(high)
     return "" if lo is None or hi is None else f"{lo * 100:+.1f} to {hi * 100:+.1f} pp"
+
+
+def format_change(value: Any, *, share: bool = True) -> str:
+    """A difference: of rates in percentage points (``"+3.8 pp"``), of amounts signed (``"+1.98"``)."""
+    return format_pp(value) if share else _signed(value)
+
+
+def format_change_interval(low: Any, high: Any, *, share: bool = True) -> str:
+    """The interval of a difference: ``"+2.1 to +5.5 pp"`` for rates, ``"-0.07 to +1.83"`` for amounts."""
+    return format_pp_interval(low, high) if share else _signed_interval(low, high)
 
 
 def format_seconds(value: Any) -> str:

@@ -43,6 +43,7 @@ Usage::
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "METRICS",
+    "METRIC_NAMES",
     "SRM_ALPHA",
     "ExperimentWarning",
     "SampleRatio",
@@ -76,12 +78,21 @@ __all__ = [
     "plan_arms",
     "sample_size",
     "two_proportion_ztest",
+    "verdict",
 ]
 
 Metric = Literal["delivered", "converted", "value", "replied", "unsubscribed"]
 #: What :func:`compare_arms` can compare; all but ``value`` are rates.
 METRICS: tuple[str, ...] = ("delivered", "converted", "value", "replied", "unsubscribed")
 _RATE_OUTCOMES = ("converted", "replied", "unsubscribed")
+#: How :func:`verdict` and the report name each metric.
+METRIC_NAMES: dict[str, str] = {
+    "delivered": "delivery rate",
+    "converted": "conversion",
+    "value": "value per recipient",
+    "replied": "reply rate",
+    "unsubscribed": "unsubscribe rate",
+}
 #: Column with the share of each row's outcome window observed, by metric (see attach_outcomes).
 _OBSERVED = {
     "converted": "outcome_observed",
@@ -239,10 +250,15 @@ class SampleRatio:
     def mismatch(self) -> bool:
         return bool(self.p_value < SRM_ALPHA)
 
+    def __str__(self) -> str:
+        said = "sample-ratio mismatch" if self.mismatch else "arm sizes match the plan"
+        return f"{said} (chi-square = {self.statistic:.3g}, df = {self.df}, p = {self.p_value:.3g})"
+
     def _repr_html_(self) -> str:
-        verdict = "<b>sample-ratio mismatch</b>" if self.mismatch else "arm sizes match the plan"
-        head = f"<p>{verdict}: chi-square = {self.statistic:.3g}, df = {self.df}, p = {self.p_value:.3g}</p>"
-        return head + self.table.to_html(escape=True, index=False)
+        from smskit.display import display_table
+
+        head = f"<p>{html.escape(str(self))}</p>"
+        return head + display_table(self.table).to_html(escape=True, index=False, border=0)
 
 
 def arm_templates(
@@ -460,8 +476,10 @@ def compare_arms(
     z, p_value`` and adds ``n, mean, p_adjusted, lift``. ``diff`` is arm − control (0 for the
     control), ``lift`` is ``diff`` relative to the control's mean, ``p_adjusted`` is Holm's over
     the non-control arms. Rates: Wilson, Newcombe, pooled z-test; values: t and Welch (see the
-    module docstring). ``attrs`` holds ``metric`` and ``confidence``. Warns
-    (:class:`ExperimentWarning`) on misuse.
+    module docstring). ``attrs`` holds ``metric`` and ``confidence``, and for the outcome metrics
+    ``control_reached``: the control's delivery rate (0 for a holdout; the CACE is an effect among
+    those reached only then, and a warning says so otherwise). Warns (:class:`ExperimentWarning`)
+    on misuse.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, not {metric!r}")
@@ -478,7 +496,10 @@ def compare_arms(
         out = _compare_outcome(
             frame, variant=variant, control=control, metric=metric, confidence=confidence, delivered=delivered
         )
+    reached = out.attrs.get("control_reached")
     out.attrs = {"metric": metric, "confidence": confidence}
+    if reached is not None:
+        out.attrs["control_reached"] = reached
     return out
 
 
@@ -570,6 +591,15 @@ def _compare_outcome(
                     ExperimentWarning,
                     stacklevel=3,
                 )
+            elif stats.reached[c] > 0:
+                warnings.warn(
+                    f"control {control!r} was sent ({stats.reached[c]:.0%} delivered), so the CACE columns are not an "
+                    "effect among those reached: the CACE assumes the control got no message (a holdout); read the "
+                    "ITT columns",
+                    ExperimentWarning,
+                    stacklevel=3,
+                )
+    out.attrs["control_reached"] = float(stats.reached[c])
     return out
 
 
@@ -746,6 +776,71 @@ def _holm(p_values: np.ndarray) -> np.ndarray:
         adjusted[order] = np.minimum(1.0, np.maximum.accumulate(ranked))
         out[ok] = adjusted
     return out
+
+
+def verdict(table: pd.DataFrame) -> str:
+    """A :func:`compare_arms` table in words: one clause per non-control arm, the largest effect first.
+
+    An arm *lifts* (or *lowers*) the metric when its difference from the control is significant after
+    Holm's adjustment (``p_adjusted`` below 1 − the table's confidence) and its interval leaves out 0;
+    the clause quotes the intention-to-treat difference with its interval and, when the control is a
+    holdout and the interval is bounded, the effect among the recipients reached (CACE). Otherwise
+    the difference "is not distinguishable from zero", saying so when only the adjustment for several
+    arms makes it so. Usage::
+
+        verdict(compare_arms(frame, control="holdout", metric="converted"))
+        # 'B lifts conversion by +4.5 pp over holdout (95% interval +3.0 to +5.8 pp, Holm-adjusted
+        #  p < 0.001; +4.8 pp among those reached); A's difference in conversion from holdout is …'
+    """
+    from smskit.display import format_change, format_change_interval
+
+    analytics._require(table, ["variant", "control", "diff", "diff_low", "diff_high", "p_adjusted"])
+    metric = str(table.attrs.get("metric", ""))
+    confidence = float(table.attrs.get("confidence", 0.95))
+    share = metric != "value"
+    name = METRIC_NAMES.get(metric, metric or "the metric")
+    is_control = table["control"].astype(bool)
+    if not is_control.any():
+        raise DataValidationError("the table has no control row", advice="pass a table from compare_arms")
+    control = str(table.loc[is_control, "variant"].iloc[0])
+    arms = table.loc[~is_control].sort_values("diff", ascending=False, kind="stable")
+    if arms.empty:
+        return f"Only {control} has rows: there is nothing to compare."
+    level, alpha, tested = f"{confidence:.0%} interval", 1 - confidence, int(arms["p_value"].notna().sum())
+    holdout = not float(table.attrs.get("control_reached", 0.0)) > 0  # the CACE is an effect only against a holdout
+    clauses = []
+    for row in arms.to_dict("records"):
+        arm, d, low, high = str(row["variant"]), float(row["diff"]), float(row["diff_low"]), float(row["diff_high"])
+        p_adjusted = float(row["p_adjusted"])
+        diff = format_change(d, share=share)
+        span = f"{level} {format_change_interval(low, high, share=share)}"
+        if math.isnan(p_adjusted):
+            clauses.append(f"{arm} vs {control}: {diff} ({span}; no test possible: no variation in {name})")
+            continue
+        clear = low > 0 or high < 0
+        if p_adjusted < alpha and clear:
+            size = diff if d > 0 else format_change(-d, share=share).lstrip("+")
+            cace = [float(row.get(k, np.nan)) for k in ("cace", "cace_low", "cace_high")]
+            bounded = np.isfinite(cace).all() and holdout
+            reached = f"; {format_change(cace[0], share=share)} among those reached" if bounded else ""
+            verb = "lifts" if d > 0 else "lowers"
+            clauses.append(
+                f"{arm} {verb} {name} by {size} over {control} ({span}, Holm-adjusted {_p_text(p_adjusted)}{reached})"
+            )
+        elif clear and tested > 1:
+            clauses.append(
+                f"{arm}'s difference in {name} from {control} ({diff}, {span}) is not distinguishable from zero "
+                f"once adjusted for {tested} comparisons (Holm-adjusted {_p_text(p_adjusted)})"
+            )
+        else:
+            clauses.append(
+                f"{arm}'s difference in {name} from {control} is not distinguishable from zero ({diff}, {span})"
+            )
+    return "; ".join(clauses) + "."
+
+
+def _p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 # ----------------------------------------------------------------------------------------------- power

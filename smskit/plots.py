@@ -362,7 +362,10 @@ def uplift(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     unbounded is drawn as a point marked "unbounded". Rates are in percentage points.
     """
     analytics._require(table, ["variant", "control", "diff", "diff_low", "diff_high"])
+    from smskit.experiments import METRIC_NAMES
+
     metric = str(table.attrs.get("metric", "effect"))
+    name = escape_mathtext(METRIC_NAMES.get(metric, metric))
     confidence = float(table.attrs.get("confidence", 0.95))
     rate = metric in _RATE_METRICS
     control = [str(v) for v in table.loc[table["control"].astype(bool), "variant"]]
@@ -393,8 +396,8 @@ def uplift(table: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     if rate:
         _points_axis(ax.xaxis)
     unit = " (percentage points)" if rate else ""
-    ax.set_xlabel(f"Difference from control in {escape_mathtext(metric)}{unit}, {confidence:.0%} intervals")
-    ax.set_title(f"Effect on {escape_mathtext(metric)} against {escape_mathtext(control[0]) if control else 'control'}")
+    ax.set_xlabel(f"Difference from control in {name}{unit}, {confidence:.0%} intervals")
+    ax.set_title(f"Effect on {name} against {escape_mathtext(control[0]) if control else 'control'}")
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="best", frameon=False)
     return ax

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from smskit import analytics, display
@@ -75,3 +76,7 @@ def test_compare_arms_tables_show_formatted_for_every_metric():
     shown = display.display_table(value).set_index("variant")
     assert shown.loc["B", "mean"] == "14.25"
     assert shown.loc["B", "90% interval"] == "12.00 to 16.50"
+    # a difference of amounts is signed, its interval too; tiny p-values read as "<0.001", not "0.000"
+    assert re.fullmatch(r"[+-]\d+\.\d\d to [+-]\d+\.\d\d", shown.loc["B", "difference 90% interval"])
+    tiny = display.display_table(value.assign(p_adjusted=[np.nan, 4e-5])).set_index("variant")
+    assert tiny.loc["B", "p_adjusted"] == "<0.001"

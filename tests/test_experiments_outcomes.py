@@ -249,7 +249,7 @@ def test_every_assigned_row_counts_intention_to_treat():
         assert table.loc[arm, "diff"] == pytest.approx(itt)
         reached = rows["delivered"].fillna(False).astype(bool).mean()
         assert table.loc[arm, "cace"] == pytest.approx(itt / reached)  # the holdout was never delivered
-    assert table.attrs == {"metric": "converted", "confidence": 0.95}
+    assert table.attrs == {"metric": "converted", "confidence": 0.95, "control_reached": 0.0}  # a holdout
 
 
 def test_delivery_comparison_leaves_the_holdout_out():

@@ -32,7 +32,16 @@ MARKERS = {
         "Note (CampaignWarning)",  # the outage's warning, as a note
     ],
     "03-delivery-report": ["reports", "final_status", "image/png"],
-    "04-ab-experiment": ["SampleSize(control=", "diff_low", "image/png"],
+    "04-ab-experiment": [
+        "arm sizes match the plan",
+        "held out",  # the funnel's not-sent stage
+        "cace 95% interval",  # ITT and CACE side by side
+        "Conversion: B lifts conversion by +",  # the verdict, computed from the table
+        "among those reached",
+        "Note (ExperimentWarning)",  # B against A: the CACE is unbounded, said as a note
+        "SampleSize(control=",
+        "image/png",
+    ],
     "05-composer": ["'requests': 2", "awaiting report", "delivered", "0 left to send"],
 }
 # Notebooks whose tables include delivery rates (each must show at least one, formatted).

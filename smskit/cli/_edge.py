@@ -49,6 +49,7 @@ CLI_WORDS: dict[str, str] = {
     "templates": "--templates",
     "mapping": "--mapping",
     "by": "--by",
+    "control": "--control",
 }
 #: Whole phrases whose CLI form is not a word-for-word translation.
 _PHRASES: dict[str, str] = {

@@ -1,12 +1,18 @@
 """``smskit demo``: the whole loop on the embedded emulator, no credentials needed.
 
-1. start the emulator (``data/templates.csv``, ~90 % delivery) and a status-report receiver;
+1. start the emulator (``data/templates.csv``, 95 % delivery) and a status-report receiver;
 2. send one message through each API (batchSendSms, batchSendDiffSms) with each auth scheme (AK/SK,
    X-WSSE) and print what was accepted;
-3. plan an A/B campaign over ``data/recipients.csv`` (two marketing templates, variants stratified by
-   tier, first names as the ``${TXT_20}`` variable, ``data/opt_out.csv`` honoured, invalid rows skipped),
-   send it with the receiver as ``statusCallback`` and wait for every report;
-4. build the funnel, compare the arms and write the report (figures, Markdown, HTML) to ``--out``.
+3. run an experiment over ``data/experiment_recipients.csv``: 10 % held out, two marketing wordings A
+   and B (:data:`DESIGN`, stratified by tier, by customer id), the first name as ``${TXT_20}``; send it
+   with the receiver as ``statusCallback`` and wait for every report;
+4. replay ``data/orders.csv`` from the send time (its times are relative to :data:`ORDERS_START`) and
+   count each customer's orders in the 7 days after their send (``experiments.attach_outcomes``);
+5. write the report (figures, Markdown, HTML) to ``--out``: the delivery funnel, the arms' delivery and
+   the Experiment section (conversion and revenue per recipient against the holdout, ITT and CACE).
+
+The assignment follows the sample data's design (:data:`DESIGN_SEED`): the orders were generated for those
+arms, with known effects (``data/README.md``). ``--seed`` drives the emulator's delivery outcomes.
 
 The last line printed is the path of the HTML report. Exit codes: 0 done; 1 the loop did not complete
 (a send failed or reports were missing); 2 the sample data was not found.
@@ -24,19 +30,39 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["ARMS", "add_arguments", "cli_main", "find_data_dir", "run_demo"]
+__all__ = [
+    "ARMS",
+    "CAMPAIGN_ID",
+    "DESIGN",
+    "DESIGN_SEED",
+    "ORDERS_START",
+    "WINDOW",
+    "add_arguments",
+    "cli_main",
+    "find_data_dir",
+    "run_demo",
+]
 
 #: The two marketing variants of ``data/templates.csv`` (``${TXT_20}`` = the recipient's first name).
 ARMS: dict[str, str] = {"A": "d2cbcd3946ad63cbcdc62ee3c8cc741a", "B": "d2cbcd3946ad63cbcdc62ee3c8cc741b"}
+#: The experiment's planned shares and assignment seed: those ``data/make_experiment_data.py`` generated
+#: the orders for (another seed would put customers in other arms than their orders assume).
+DESIGN: dict[str, float] = {"holdout": 0.1, "A": 0.45, "B": 0.45}
+DESIGN_SEED = 14
+#: ``data/orders.csv`` times are relative to this campaign start; the demo replays them from its send.
+ORDERS_START = pd.Timestamp("2025-03-03 09:00", tz="UTC")
+#: How long after a send an order counts.
+WINDOW = "7D"
+CAMPAIGN_ID = "spring-test"
 VERIFY_TEMPLATE = "bfccfa780ff5e8f11245b2dfbc82efae"  # "Your smskit verification code is ${NUM_6}…"
-_DATA_FILES = ("recipients.csv", "templates.csv")
+_DATA_FILES = ("experiment_recipients.csv", "orders.csv", "templates.csv")
 _STORE = "reports.sqlite"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="DIR", default="demo-output", help="output directory (default demo-output/)")
     parser.add_argument("--data", metavar="DIR", help="sample data directory (default: the checkout's data/)")
-    parser.add_argument("--seed", type=int, default=7, help="variant assignment and emulator outcomes (default 7)")
+    parser.add_argument("--seed", type=int, default=7, help="the emulator's delivery outcomes (default 7)")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="S", help="wait this long for reports")
 
 
@@ -70,7 +96,7 @@ def find_data_dir(explicit: str | Path | None = None) -> Path:
             return candidate
     tried = ", ".join(str(c) for c in candidates)
     raise FileNotFoundError(
-        f"sample data not found (need {' and '.join(_DATA_FILES)}; looked in {tried}); "
+        f"sample data not found (need {', '.join(_DATA_FILES)}; looked in {tried}); "
         "run from a clone of the smskit repository or pass --data DIR"
     )
 
@@ -87,10 +113,11 @@ def run_demo(
     from smskit.campaign.recipients import read_recipients
     from smskit.campaign.send import CampaignWarning, send_campaign
     from smskit.campaign.states import LEFT_OUT_STATES
+    from smskit.csvfiles import write_csv
     from smskit.emulator import Emulator
-    from smskit.experiments import assign_variants, plan_arms
+    from smskit.experiments import assign_variants, attach_outcomes, check_sample_ratio, plan_arms
     from smskit.reports.receiver import CallbackReceiver
-    from smskit.summary import summarize, write_report
+    from smskit.summary import read_outcomes, summarize, write_report
     from smskit.summary.inputs import ROW_LABEL
 
     started = time.perf_counter()
@@ -99,80 +126,95 @@ def run_demo(
     for stale in (store, store.with_name(_STORE + "-wal"), store.with_name(_STORE + "-shm")):
         stale.unlink(missing_ok=True)  # a previous run's reports would mix into this one
     templates = data / "templates.csv"
-    opt_out = data / "opt_out.csv"
 
-    recipients = read_recipients(data / "recipients.csv")
-    recipients = recipients.assign(first_name=recipients["name"].str.split().str[0].fillna(""))
-    recipients = assign_variants(recipients, {"A": 0.5, "B": 0.5}, seed=seed, stratify="tier")
-    recipients.index = pd.RangeIndex(1, len(recipients) + 1, name=ROW_LABEL)  # rows as in the file, in every output
+    recipients = read_recipients(data / "experiment_recipients.csv")
+    people = assign_variants(recipients, DESIGN, seed=DESIGN_SEED, id="customer_id", stratify="tier")
+    people.index = pd.RangeIndex(1, len(people) + 1, name=ROW_LABEL)  # rows as in the file, in every output
     plan = plan_arms(
-        recipients,
-        arms=ARMS,
-        params=["first_name"],
-        to="phone",
-        templates=templates,
-        opt_out=opt_out if opt_out.is_file() else None,
-        skip_invalid=True,
+        people, arms=ARMS, holdout="holdout", params=["name"], to="phone", templates=templates, skip_invalid=True
     )
+    ratio = check_sample_ratio(people, DESIGN)
     with (
-        Emulator(templates, delivery_rate=0.9, report_delay=1.0, seed=seed) as emu,
+        Emulator(templates, delivery_rate=0.95, report_delay=0.5, push_format="batch", seed=seed) as emu,
         CallbackReceiver(store) as rx,
     ):
         echo(f"emulator: {emu.base_url}   status reports: {rx.url} → {store}")
         echo("")
         echo("1. Both send APIs with both auth schemes (verification template, two sample recipients):")
-        _api_tour(emu, recipients["phone"].dropna().head(2).tolist(), echo=echo)
+        _api_tour(emu, people["phone"].dropna().head(2).tolist(), echo=echo)
 
         echo("")
-        counts = plan.recipients["state"].astype(str).value_counts()
-        arm_sizes = plan.recipients.loc[plan.recipients["state"].astype(str) == "ready"].join(recipients["variant"])
-        per_arm = arm_sizes["variant"].astype(str).value_counts().sort_index()
+        sizes = people["variant"].value_counts().reindex(list(DESIGN), fill_value=0)
         echo(
-            f"2. A/B campaign: {len(recipients)} recipients → {counts.get('ready', 0)} ready, "
-            f"{counts.get('invalid', 0)} invalid (skipped), {counts.get('suppressed', 0)} opted out; "
-            + ", ".join(f"arm {arm} {n}" for arm, n in per_arm.items())
-            + " (stratified by tier)"
+            f"2. Experiment: {len(people):,} customers → "
+            + ", ".join(
+                f"{arm} {int(n):,}" + (" (held out, never sent)" if arm == "holdout" else "")
+                for arm, n in sizes.items()
+            )
+            + f"; stratified by tier; {ratio}"
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", CampaignWarning)
-            results = send_campaign(
-                plan, client=emu.client(), status_callback=rx.url, progress=False, campaign_id="demo"
+            # the emulator is local: unpaced (the platform asks for ≤ 500 numbers/s), one request at a time so
+            # that a seed repeats exactly (the emulator draws each message's fate in the order requests arrive)
+            sent = send_campaign(
+                plan,
+                client=emu.client(),
+                status_callback=rx.url,
+                progress=False,
+                rate=None,
+                concurrency=1,
+                campaign_id=CAMPAIGN_ID,
             )
-        states = results["state"].astype(str).value_counts()
+        states = sent["state"].astype(str).value_counts()
         echo(
             f"   sent in {len(plan.requests)} call(s): "
-            + ", ".join(f"{s} {int(n)}" for s, n in states.items() if n and s not in LEFT_OUT_STATES)
+            + ", ".join(f"{s} {int(n):,}" for s, n in states.items() if n and s not in LEFT_OUT_STATES)
         )
 
-        accepted = set(results.loc[results["state"].astype(str) == "accepted", "sms_msg_id"].astype(str))
+        accepted = set(sent.loc[sent["state"].astype(str) == "accepted", "sms_msg_id"].astype(str))
         reports, complete = _wait_for_reports(emu, rx, accepted, timeout=timeout)
         echo(
-            f"3. Status reports: {len(reports)} received for {len(accepted)} accepted messages"
+            f"3. Status reports: {len(reports):,} received for {len(accepted):,} accepted messages"
             + ("" if complete else " (some still missing at the timeout)")
         )
-    from smskit.csvfiles import write_csv
 
-    write_csv(results, out / "results.csv", index=True)
-    joined = results.join(recipients[["variant", "tier", "city"]])
-    report = summarize(
-        reports,
-        results=joined,
-        by=["country", "tier"],
-        control="A",
-        sources=[str(store)],
+    orders = read_outcomes(data / "orders.csv", on="customer_id", time="ordered_at", value="amount")
+    shift = sent["sent_at"].min() - ORDERS_START
+    orders["ordered_at"] = orders["ordered_at"] + shift
+    write_csv(orders, out / "orders.csv", index=False)
+    results = attach_outcomes(
+        sent.join(people[["customer_id", "variant", "tier"]]),
+        orders,
+        on="customer_id",
+        time="ordered_at",
+        value="amount",
+        window=WINDOW,
     )
-    paths = write_report(report, out, title="smskit demo: A/B marketing campaign on the emulator")
+    echo(
+        f"4. Orders: {len(orders):,} in {data / 'orders.csv'}, replayed from the send time (+{shift.days:,} days); "
+        f"{int(results['converted'].sum()):,} customers ordered within {pd.Timedelta(WINDOW).days} days of their send"
+    )
+    write_csv(sent.join(people[["customer_id", "variant", "tier"]]), out / "results.csv", index=True)
+    report = summarize(reports, results=results, by=["country", "tier"], sources=[str(store)], weights=DESIGN)
+    paths = write_report(report, out, title="smskit demo: a spring-sale experiment on the emulator")
 
     echo("")
-    echo("4. Results: " + report.headline)
+    echo("5. Results: " + report.headline)
     for line in _result_lines(report.tables, report.confidence):
         echo("   " + line)
+    if report.experiment is not None and "value" in report.experiment.verdicts:
+        echo("   experiment, revenue per recipient: " + report.experiment.verdicts["value"])
     for caveat in _caveats(report.notes):
         echo("   caveat: " + caveat)
     echo("")
     echo(f"Report in {out}/ ({time.perf_counter() - started:.1f} s): report.md, report.html, delivery.csv,")
     echo("   figures " + ", ".join(p.name for name, p in paths.items() if p.suffix == ".png"))
-    echo(f"   send results {out / 'results.csv'}; rebuild with: smskit report {store} --results {out / 'results.csv'}")
+    echo(
+        f"   rebuild with: smskit report {store} --results {out / 'results.csv'} --outcomes {out / 'orders.csv'} "
+        f"--outcome-id customer_id --outcome-time ordered_at --outcome-value amount --window {WINDOW} "
+        "--weights " + ",".join(f"{arm}={share}" for arm, share in DESIGN.items())
+    )
     return {**paths, "store": store, "results": out / "results.csv", "complete": complete and not states.get("unknown")}
 
 
@@ -239,4 +281,5 @@ def _result_lines(tables: dict[str, pd.DataFrame], confidence: float) -> list[st
 
 
 def _caveats(notes: tuple[str, ...]) -> list[str]:
-    return [n.removeprefix("A/B comparison: ") for n in notes if n.startswith("A/B comparison: ")]
+    prefixes = ("A/B comparison: ", "Experiment: ")
+    return [n.split(": ", 1)[1] for n in notes if n.startswith(prefixes)]

@@ -51,10 +51,16 @@ def draw_figures(report: DeliveryReport, directory: Path, *, dpi: int = 100) -> 
         "failure_reasons": lambda ax, o: plots.failure_reasons(frame, ax=ax),
         "delivery_over_time": lambda ax, o: plots.delivery_over_time(frame, confidence=level, ax=ax, **o),
         "latency": lambda ax, o: plots.latency(frame, ax=ax),
+        "conversion_over_time": lambda ax, o: plots.conversion_over_time(frame, ax=ax, **o),
     }
+    tables = report.experiment.tables if report.experiment is not None else {}
     paths: dict[str, Path] = {}
     for name, (_, options) in report.figures.items():
-        if name.startswith("delivery_rate_by_"):
+        if name.startswith("uplift_"):
+            table = tables[options["table"]]
+            size = (8.0, max(2.6, 0.9 * int((~table["control"].astype(bool)).sum()) + 1.8))
+            draw = lambda ax, o: plots.uplift(tables[o["table"]], ax=ax)  # noqa: E731
+        elif name.startswith("delivery_rate_by_"):
             groups = frame[options["by"]].nunique(dropna=False) if options["by"] in frame.columns else 8
             size = (8.0, min(max(2.5, 0.45 * min(groups, 25) + 1.5), 12.0))
             draw = lambda ax, o: plots.delivery_rate(frame, confidence=level, ax=ax, **o)  # noqa: E731

@@ -13,7 +13,7 @@ from smskit.errors import DataValidationError, ReportError
 from smskit.frames import RESULTS
 from smskit.reports.ingest import EXPORT_COLUMN_OF, parse_times, read_table_file
 
-__all__ = ["RESULT_COLUMNS", "ROW_LABEL", "export_send_info", "message_frame", "read_results"]
+__all__ = ["RESULT_COLUMNS", "ROW_LABEL", "export_send_info", "message_frame", "read_outcomes", "read_results"]
 
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 
@@ -68,6 +68,51 @@ def _as_results(frame: pd.DataFrame) -> pd.DataFrame:
     if "request_no" in casts:
         frame["request_no"] = pd.to_numeric(frame["request_no"], errors="coerce")
     return frame.astype(casts)
+
+
+def read_outcomes(path: str | Path, *, on: str, time: str, value: str | None = None) -> pd.DataFrame:
+    """Outcome events (orders, clicks, sign-ups) from a CSV/XLSX file, for ``experiments.attach_outcomes``.
+
+    Returns the ``on`` column as text (ids keep their leading zeros), ``time`` as UTC (naive times are
+    UTC; the console's ``… GMT+08:00`` is read as :func:`~smskit.reports.ingest.parse_times` does) and
+    ``value`` as a number. Refuses, naming the file's lines, times or values that cannot be read, and
+    names the columns the file has when one is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"outcomes file {path} does not exist", advice="pass a CSV or Excel file of events")
+    try:
+        table = read_table_file(path)
+    except (ValueError, UnicodeDecodeError, ReportError) as exc:
+        raise ReportError(f"cannot read outcomes file {path}: {exc}", advice="pass a CSV or Excel file") from exc
+    wanted = [on, time] + ([value] if value is not None else [])
+    missing = [c for c in dict.fromkeys(wanted) if c not in table.columns]
+    if missing:
+        raise DataValidationError(
+            f"outcomes file {path.name} lacks column(s) {missing}; it has {list(map(str, table.columns))}",
+            advice="name its id, time and value columns with --outcome-id, --outcome-time and --outcome-value",
+        )
+    events = pd.DataFrame({on: table[on].astype("string").str.strip()}, index=table.index)
+    events[time] = parse_times(table[time].fillna(""))
+    _refuse_unread(path, table, events[time].isna(), time, "is not a time such as 2025-03-03T10:00:00Z")
+    if value is not None:
+        events[value] = pd.to_numeric(table[value].astype("string").str.strip(), errors="coerce").astype(float)
+        _refuse_unread(path, table, events[value].isna(), value, "is not a number")
+    return events
+
+
+def _refuse_unread(path: Path, table: pd.DataFrame, bad: pd.Series, column: str, why: str) -> None:
+    """Raise naming the file lines (header = line 1) whose ``column`` could not be read."""
+    if not bad.any():
+        return
+    shown = table[column].fillna("")
+    lines = [f"line {int(i) + 2} ({str(shown[i])!r})" for i in bad[bad].index[:5]]
+    more = f" and {int(bad.sum()) - 5:,} more" if bad.sum() > 5 else ""
+    raise DataValidationError(
+        f"{path.name}: {int(bad.sum()):,} row(s) whose {column!r} {why}: {', '.join(lines)}{more}",
+        rows=table.loc[bad].assign(problem=f"{column} {why}"),
+        advice="fix or drop those rows",
+    )
 
 
 def export_send_info(

@@ -15,24 +15,66 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
 from smskit import analytics
-from smskit.display import format_interval, format_percent, format_pp, format_pp_interval
+from smskit.display import format_interval, format_percent
 from smskit.errors import DataValidationError
 from smskit.summary.inputs import message_frame
 from smskit.summary.render import html_sections
 
-__all__ = ["HEADLINE_LABELS", "DeliveryReport", "Mode", "overview_table", "summarize"]
+if TYPE_CHECKING:
+    from smskit.experiments import SampleRatio
+
+__all__ = [
+    "EXPERIMENT_READING",
+    "HEADLINE_LABELS",
+    "OUTCOME_METRICS",
+    "DeliveryReport",
+    "ExperimentSection",
+    "Mode",
+    "overview_table",
+    "summarize",
+]
 
 Mode = Literal["funnel", "reports"]
 
 
 _MAX_RATE_FIGURES = 3
+
+#: The outcome columns an experiment is compared on, in the order the report shows them (from
+#: ``experiments.attach_outcomes`` and ``experiments.attach_replies``).
+OUTCOME_METRICS: tuple[str, ...] = ("converted", "value", "replied", "unsubscribed")
+
+#: How to read the Experiment section, shown under its verdicts.
+EXPERIMENT_READING = (
+    "Intention to treat (ITT): every assigned recipient counts in its arm, sent or not, delivered or not. "
+    "CACE (complier average causal effect): the effect among the recipients the message reached, the ITT "
+    "difference divided by the difference in delivery rate. p_adjusted is Holm's adjustment across the "
+    "arms compared on each outcome; an arm is said to move an outcome only when p_adjusted is below the "
+    "significance level and the interval leaves out zero."
+)
+
+
+@dataclass(frozen=True)
+class ExperimentSection:
+    """The report's Experiment section: each outcome compared against the control arm.
+
+    ``tables`` maps a title to its ``experiments.compare_arms`` table (numbers as numbers);
+    ``verdicts`` maps each outcome metric to ``experiments.verdict`` of its table; ``figures`` names
+    the entries of ``DeliveryReport.figures`` drawn in this section; ``sample_ratio`` is the
+    ``experiments.check_sample_ratio`` result when the planned shares were given.
+    """
+
+    control: str
+    tables: dict[str, pd.DataFrame]
+    verdicts: dict[str, str]
+    figures: tuple[str, ...] = ()
+    sample_ratio: SampleRatio | None = None
 
 
 @dataclass(frozen=True)
@@ -41,7 +83,8 @@ class DeliveryReport:
 
     ``tables`` keeps numbers as numbers (rates in 0–1); formatting happens when rendering.
     ``figures`` lists the figures that apply: name → (title, drawing options). ``headline`` is the
-    one-line summary shown first; ``campaigns`` the campaign ids the reports' ``extend`` names.
+    one-line summary shown first; ``campaigns`` the campaign ids the reports' ``extend`` names;
+    ``experiment`` the Experiment section when the results carry outcomes (None otherwise).
     """
 
     mode: Mode
@@ -53,6 +96,7 @@ class DeliveryReport:
     confidence: float = 0.95
     campaigns: tuple[str, ...] = ()
     headline: str = ""
+    experiment: ExperimentSection | None = None
 
     def _repr_html_(self) -> str:
         """The summary tables and notes (escaped), as a fragment for a notebook; write_report adds figures."""
@@ -71,6 +115,8 @@ def summarize(
     sources: Sequence[str] = (),
     campaign: str | Sequence[str] | None = None,
     unknown_by: Literal["note", "raise"] = "note",
+    outcome_metrics: Sequence[str] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> DeliveryReport:
     """Build the delivery report's frame, tables and figure list (pure; nothing is written).
 
@@ -83,11 +129,16 @@ def summarize(
     by : columns to break the delivery rate down by; default ``template_id`` and ``country`` (from
         the numbers) where available. Unknown columns are left out with a note, or raise
         ``DataValidationError`` naming the valid ones with ``unknown_by="raise"``.
-    variant, control : when the frame has the ``variant`` column, the arms are compared
-        (:func:`smskit.experiments.compare_arms`) against ``control``.
+    variant, control : when the frame has the ``variant`` column, the arms' delivery is compared
+        (:func:`smskit.experiments.compare_arms`) against ``control`` (default the first arm that was
+        sent), and their outcomes against ``control`` (default the held-out arm).
     sources : names of the report sources, listed in the overview.
     campaign : keep only the reports (and results) of these campaign ids (the ``extend`` prefix smskit's
         sends carry). The report always says which campaigns it covers.
+    outcome_metrics : the outcomes of the Experiment section, among :data:`OUTCOME_METRICS`; default
+        those the results carry (``experiments.attach_outcomes`` / ``attach_replies`` columns). The
+        results must hold every assigned recipient, held-out rows included (intention to treat).
+    weights : the arms' planned shares (as given to ``assign_variants``): adds the sample-ratio check.
     """
     from smskit.reports.funnel import delivery_funnel
 
@@ -108,11 +159,34 @@ def summarize(
     if mode == "funnel":
         tables["Funnel"] = analytics.funnel_counts(frame)
         figures["funnel"] = ("Funnel: input rows → sent → accepted → delivered", {})
+    experiment = None
     if variant in frame.columns and frame[variant].notna().any():
-        table, caveats = _compare(frame, variant=variant, control=control, confidence=confidence)
-        tables[f"A/B comparison ({variant})"] = table
-        notes.extend(caveats)
-        figures[f"delivery_rate_by_{_slug(variant)}"] = (f"Delivery rate by {variant}", {"by": variant, "zoom": True})
+        sent_arms = set(frame.loc[analytics.sent_rows(frame), variant].dropna().astype(str))
+        if sent_arms:
+            delivery_control = control if control in sent_arms else None  # a holdout has no deliveries
+            table, caveats = _compare(frame, variant=variant, control=delivery_control, confidence=confidence)
+            tables[f"A/B comparison ({variant})"] = table
+            notes.extend(caveats)
+            figures[f"delivery_rate_by_{_slug(variant)}"] = (
+                f"Delivery rate by {variant}",
+                {"by": variant, "zoom": True},
+            )
+        if mode == "funnel":
+            experiment = _experiment(
+                frame,
+                variant=variant,
+                control=control if control is not None else _holdout_arm(frame, variant),
+                metrics=outcome_metrics,
+                weights=weights,
+                confidence=confidence,
+                figures=figures,
+                notes=notes,
+            )
+    elif outcome_metrics:
+        raise DataValidationError(
+            f"the results have no {variant!r} column to compare outcomes by",
+            advice="join the recipients' variant column to the send results",
+        )
     keys = _group_keys(frame, by, notes, strict=unknown_by == "raise")
     for key in keys:
         table = analytics.delivery_rate(frame, by=key, confidence=confidence)
@@ -152,7 +226,8 @@ def summarize(
         sources=tuple(str(s) for s in sources),
         confidence=confidence,
         campaigns=campaigns,
-        headline=_headline(frame, tables, mode=mode, variant=variant, confidence=confidence),
+        headline=_headline(frame, tables, mode=mode, variant=variant, experiment=experiment),
+        experiment=experiment,
     )
 
 
@@ -246,9 +321,17 @@ def _reports_read(reports: pd.DataFrame) -> str:
 
 
 def _headline(
-    frame: pd.DataFrame, tables: dict[str, pd.DataFrame], *, mode: Mode, variant: str, confidence: float
+    frame: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
+    *,
+    mode: Mode,
+    variant: str,
+    experiment: ExperimentSection | None,
 ) -> str:
-    """One line: delivered x of y, the biggest failure reason, and the experiment's verdict if any."""
+    """One line: delivered x of y, the biggest failure reason, and the experiment's verdict if any (the
+    first outcome's; without outcomes, the arms' delivery)."""
+    from smskit.experiments import verdict
+
     counts = analytics.headline_counts(frame)
     base, what = ("sent", "sent") if mode == "funnel" else ("messages", "reported messages")
     n, delivered = int(counts[base]), int(counts["delivered"])
@@ -261,24 +344,79 @@ def _headline(
     if counts["awaiting report"]:
         parts.append(f"{int(counts['awaiting report']):,} still awaiting a final report.")
     arms = tables.get(f"A/B comparison ({variant})")
-    if arms is not None and "control" in arms.columns and arms["control"].any():
-        control = str(arms.loc[arms["control"].astype(bool), "variant"].iloc[0])
-        level = f"{confidence:.0%} interval"
-        others = arms.loc[~arms["control"].astype(bool)]
-        for arm, diff, low, high in zip(
-            others["variant"],
-            others["diff"].astype(float),
-            others["diff_low"].astype(float),
-            others["diff_high"].astype(float),
-            strict=True,
-        ):
-            span = f"{format_pp(diff)}, {level} {format_pp_interval(low, high)}"
-            if low <= 0 <= high:
-                parts.append(f"A/B: no detectable difference between {arm} and {control} ({span}).")
-            else:
-                better = "more" if diff > 0 else "less"
-                parts.append(f"A/B: {arm} delivered {abs(diff) * 100:.1f} pp {better} than {control} ({span}).")
+    if experiment is not None and experiment.verdicts:
+        parts.append("Experiment: " + next(iter(experiment.verdicts.values())))
+    elif arms is not None and len(arms) >= 2 and arms["control"].any():
+        parts.append("A/B delivery: " + verdict(arms))
     return " ".join(parts)
+
+
+def _holdout_arm(frame: pd.DataFrame, variant: str) -> str | None:
+    """The arm of the held-out rows, when they all share one."""
+    if "state" not in frame.columns:
+        return None
+    arms = frame.loc[frame["state"].astype("string").eq("held_out").fillna(False).to_numpy(), variant].dropna()
+    names = arms.astype(str).unique()
+    return str(names[0]) if len(names) == 1 else None
+
+
+def _experiment(
+    frame: pd.DataFrame,
+    *,
+    variant: str,
+    control: str | None,
+    metrics: Sequence[str] | None,
+    weights: Mapping[str, float] | None,
+    confidence: float,
+    figures: dict[str, tuple[str, dict[str, Any]]],
+    notes: list[str],
+) -> ExperimentSection | None:
+    """Each outcome compared against ``control`` (ITT and CACE), its verdict and figures; None without
+    outcome columns. Adds the figures to ``figures`` and the experiment's caveats to ``notes``."""
+    from smskit.experiments import METRIC_NAMES, ExperimentWarning, check_sample_ratio, compare_arms, verdict
+
+    if metrics is None:
+        present = [m for m in OUTCOME_METRICS if m in frame.columns]
+        wanted = [m for m in present if m != "value" or "converted" in present]  # value comes with converted
+    else:
+        unknown = [m for m in metrics if m not in OUTCOME_METRICS]
+        if unknown:
+            raise ValueError(f"outcome metrics must be among {OUTCOME_METRICS}, not {unknown}")
+        missing = [m for m in metrics if m not in frame.columns]
+        if missing:
+            raise DataValidationError(
+                f"the results have no outcome column(s) {missing}",
+                advice="attach them first: experiments.attach_outcomes / attach_replies",
+            )
+        wanted = list(dict.fromkeys(metrics))
+    if not wanted:
+        return None
+    tables: dict[str, pd.DataFrame] = {}
+    verdicts: dict[str, str] = {}
+    names: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExperimentWarning)
+        for metric in wanted:
+            table = compare_arms(frame, control=control, metric=metric, variant=variant, confidence=confidence)  # type: ignore[arg-type]
+            table = pd.concat([table.loc[table["control"]], table.loc[~table["control"]]])  # the control first
+            table = table.reset_index(drop=True)
+            control = str(table.loc[table["control"], "variant"].iloc[0])
+            name = METRIC_NAMES[metric]
+            title = f"{name[:1].upper()}{name[1:]} against {control}: ITT and CACE"
+            tables[title] = table
+            verdicts[metric] = verdict(table)
+            figures[f"uplift_{metric}"] = (f"Effect on {name} against {control}: ITT and CACE", {"table": title})
+            names.append(f"uplift_{metric}")
+        ratio = check_sample_ratio(frame, weights, variant=variant) if weights is not None else None
+    if ratio is not None:
+        tables["Arm sizes against the plan"] = ratio.table
+    if "converted" in wanted and "converted_at" in frame.columns:
+        figures["conversion_over_time"] = ("Conversion over the outcome window, by arm", {"variant": variant})
+        names.append("conversion_over_time")
+    notes.extend(f"Experiment: {w.message}" for w in caught if issubclass(w.category, ExperimentWarning))
+    return ExperimentSection(
+        control=str(control), tables=tables, verdicts=verdicts, figures=tuple(names), sample_ratio=ratio
+    )
 
 
 def _compare(
@@ -292,9 +430,8 @@ def _compare(
     caveats = [str(w.message) for w in caught if issubclass(w.category, ExperimentWarning)]
     if "template_id" in frame.columns:
         arm = frame[variant].astype("string")
-        templates = (
-            frame["template_id"].astype("string").groupby(arm, observed=True).agg(lambda s: ", ".join(s.unique()))
-        )
+        template = frame["template_id"].astype("string")
+        templates = template.groupby(arm, observed=True).agg(lambda s: ", ".join(s.dropna().unique()))
         table.insert(1, "template_id", table["variant"].map(templates))
     return table, [f"A/B comparison: {c}" for c in caveats]
 

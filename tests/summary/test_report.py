@@ -454,7 +454,10 @@ def test_headline_at_the_top_of_the_html_with_the_experiments_verdict(campaign, 
     results, reports = campaign
     report = summarize(reports, results=results, control="A")
     assert report.headline.startswith("Delivered 3 of 6 sent (50.0%). Biggest failure reason: ")
-    assert "A/B: no detectable difference between B and A (-33.3 pp, 95% interval " in report.headline
+    assert (
+        "A/B delivery: B's difference in delivery rate from A is not distinguishable from zero (-33.3 pp, 95% interval "
+        in report.headline
+    )
     page = write_report(report, tmp_path)["html"].read_text(encoding="utf-8")
     body = page.split("<body>", 1)[1]
     assert body.index('class="headline"') < body.index("<h2>")

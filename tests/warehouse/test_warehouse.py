@@ -370,3 +370,24 @@ def test_repr_html_shows_the_kinds_escaped(tmp_path, data) -> None:
     assert "a&lt;b" in page
     assert "a<b" not in page
     assert "<td>results</td>" in page
+
+
+def test_held_out_rows_are_accepted_and_left_out_like_every_row_never_sent(tmp_path) -> None:
+    """An experiment's results carry held_out rows (never sent, no request): the warehouse takes the frame,
+    keeps the send outcomes only, and answers as the pandas path does on the rows that were sent."""
+    from tests.summary._experiment import experiment_campaign
+
+    results, reports, _ = experiment_campaign()
+    sent = results["state"] != "held_out"
+    results = results.assign(extend=[f"exp:{i // 50}" if s else None for i, s in enumerate(sent)])
+    reports = reports.assign(extend=None)
+    with smskit.Warehouse(tmp_path / "wh") as wh:
+        assert wh.add(results, kind="results") == int(sent.sum()) == 500
+        wh.add(reports, kind="reports")
+        stored = wh.read("results")
+        assert "held_out" not in set(stored["state"])
+        funnel = pandas_funnel(results.loc[sent], reports)
+        assert_same(wh.delivery_rate(by="variant"), analytics.delivery_rate(funnel, by="variant"))
+        assert_same(wh.funnel_counts(), analytics.funnel_counts(funnel))
+    # the full funnel (the ITT analysis) needs the results themselves: there the holdout is a stage
+    assert "held out" in analytics.funnel_counts(smskit.delivery_funnel(results, reports))["stage"].tolist()

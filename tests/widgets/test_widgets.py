@@ -495,3 +495,19 @@ def test_after_sending_the_review_reflects_the_ledger(recipients, emulator, cata
     c.send()
     assert len(emulator.sent()) == n
     assert "Nothing left to send" in c.status.value
+
+
+def test_dashboard_counts_held_out_rows_as_a_stage_of_their_own():
+    """An experiment's holdout is never sent: the Dashboard shows it as "held out", outside the sent count."""
+    from tests.summary._experiment import experiment_campaign
+
+    results, reports, _ = experiment_campaign()
+    d = Dashboard(reports, results=results)
+    counts = widgets.delivery_counts(d.frame)
+    assert counts["held out"] == int((results["state"] == "held_out").sum()) == 100
+    assert counts["sent"] == 500
+    assert counts["rows"] == counts["held out"] + counts["sent"]
+    tile = '<div class="smskit-count" style="font-size:20px;font-weight:600">100</div>'
+    assert tile + '<div style="font-size:12px;color:#555">held out</div>' in d.counts.value
+    assert ">invalid</div>" not in d.counts.value  # states no row has are left out
+    assert "Campaign: 500 recipients sent" in d.caption.value
